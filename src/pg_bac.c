@@ -1,0 +1,99 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_bac.c
+ *		Module entry point: settings and the helpers shared by subsystems.
+ *
+ * Copyright (c) 2026, pg_bac developers
+ *
+ * IDENTIFICATION
+ *		src/pg_bac.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "pg_bac.h"
+
+PG_MODULE_MAGIC;
+
+/* GUC: where snapshots are written; relative paths are under the data dir */
+char	   *bac_archive_directory = NULL;
+
+void		_PG_init(void);
+
+/*
+ * Module load callback: define the bac.* settings.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("bac.archive_directory",
+							   "Directory that holds pg_bac snapshots.",
+							   "A relative path is taken relative to the data directory.",
+							   &bac_archive_directory,
+							   "pg_bac",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("bac");
+}
+
+/*
+ * bac.version() RETURNS text
+ *		The version of the loaded library.  Calling it (or any other bac
+ *		function) loads the library, which makes the bac.* settings visible.
+ */
+PG_FUNCTION_INFO_V1(bac_version);
+Datum
+bac_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(PG_BAC_VERSION));
+}
+
+/*
+ * BacSchemaOid
+ *		Look up a schema by name; error (or InvalidOid if missing_ok) when
+ *		it does not exist.
+ */
+Oid
+BacSchemaOid(const char *nspname, bool missing_ok)
+{
+	Oid			nspoid = get_namespace_oid(nspname, true);
+
+	if (!OidIsValid(nspoid) && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_SCHEMA),
+				 errmsg("schema \"%s\" does not exist", nspname)));
+	return nspoid;
+}
+
+/*
+ * BacCheckSchemaPrivilege
+ *		A superuser may act on every service; any other role only on the
+ *		services whose schema it owns (or is a member of the owner role).
+ */
+void
+BacCheckSchemaPrivilege(Oid nspoid, const char *action)
+{
+	if (superuser())
+		return;
+	if (!pg_namespace_ownercheck(nspoid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s schema \"%s\"",
+						action, get_namespace_name(nspoid)),
+				 errdetail("Only a superuser or the owner of the schema may %s it.",
+						   action),
+				 errhint("Run this as a superuser or as the role that owns the schema.")));
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# test/run-tests.sh - what `make test` runs: install what is missing, build
+# with -Werror, install, then run every suite against throw-away clusters
+# and print one line per suite.  Exits non-zero if anything failed.
+#
+# Suites can be chosen: BAC_SUITES="regress tap" make test
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+PG_CONFIG=${PG_CONFIG:-pg_config}
+SUITES=${BAC_SUITES:-"regress isolation pgtap tap"}
+
+bash test/setup.sh || { echo "FAIL: setup"; exit 1; }
+bindir=$($PG_CONFIG --bindir)
+export PATH="$bindir:$PATH"
+
+echo "== build"
+make -s clean >/dev/null 2>&1
+if ! make -s PG_CONFIG="$PG_CONFIG" >/tmp/pg_bac-build.log 2>&1; then
+	cat /tmp/pg_bac-build.log
+	echo "FAIL: build"
+	exit 1
+fi
+# a warning is an error (-Werror), but say so if anything was printed
+grep -i "warning" /tmp/pg_bac-build.log && { echo "FAIL: build warnings"; exit 1; }
+SUDO=""
+[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo
+if ! $SUDO make -s PG_CONFIG="$PG_CONFIG" install >/tmp/pg_bac-install.log 2>&1; then
+	cat /tmp/pg_bac-install.log
+	echo "FAIL: install"
+	exit 1
+fi
+
+# PostgreSQL refuses to run as root: run the suites as postgres in a copy
+# of the tree that user owns.
+if [ "$(id -u)" -eq 0 ]; then
+	work=$(mktemp -d /tmp/pg_bac-test.XXXXXX)
+	tar --exclude=.git -cf - . | tar -xf - -C "$work"
+	chown -R postgres: "$work"
+	as_pg() { runuser -u postgres -- env PATH="$PATH" BAC_SHARED="$BAC_SHARED" "$@"; }
+else
+	work=$root
+	as_pg() { "$@"; }
+fi
+# ../shared (the sample corpora) sits beside the project in CI
+BAC_SHARED=${BAC_SHARED:-$(cd "$root/.." && pwd)/shared}
+export BAC_SHARED
+
+passed=0
+failed=0
+failures=""
+
+run_suite()
+{
+	local name=$1
+	shift
+	local log="$work/suite-$name.log"
+	local t0=$SECONDS
+	echo "== $name"
+	if (cd "$work" && as_pg "$@") >"$log" 2>&1; then
+		passed=$((passed + 1))
+		echo "ok: $name ($((SECONDS - t0)) s)"
+		grep -E "^(ok|not ok|# All|All [0-9]+ tests|Result:|Files=)" "$log" | tail -n 40
+	else
+		failed=$((failed + 1))
+		failures="$failures $name"
+		tail -n 60 "$log"
+		for d in "$work/regression.diffs" "$work/output_iso/regression.diffs"; do
+			[ -s "$d" ] && head -n 200 "$d"
+		done
+		echo "FAIL: $name ($((SECONDS - t0)) s, log $log)"
+	fi
+}
+
+pgver=$($PG_CONFIG --version | sed 's/[^0-9]*\([0-9]*\).*/\1/')
+venv="pg_virtualenv -v $pgver -o fsync=off"
+
+# a suite with no test in it is a failure, not a pass
+has_tests()
+{
+	compgen -G "$1" >/dev/null || { echo "no tests match $1"; return 1; }
+}
+
+for s in $SUITES; do
+	case $s in
+		regress) has_tests "sql/*.sql" &&
+			run_suite regress $venv make -s installcheck-regress ;;
+		isolation) has_tests "test/isolation/specs/*.spec" &&
+			run_suite isolation $venv make -s installcheck-isolation ;;
+		pgtap) has_tests "test/pgtap/*.sql" &&
+			run_suite pgtap $venv make -s installcheck-pgtap ;;
+		tap) has_tests "test/t/*.pl" &&
+			run_suite tap make -s installcheck-tap PROVE_FLAGS="-I ./test/perl --timer" ;;
+		*) echo "unknown suite $s"; false ;;
+	esac || { failed=$((failed + 1)); failures="$failures $s"; }
+done
+
+echo
+[ -n "$failures" ] && echo "failed suites:$failures"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
