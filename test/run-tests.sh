@@ -15,19 +15,25 @@ bash test/setup.sh || { echo "FAIL: setup"; exit 1; }
 bindir=$($PG_CONFIG --bindir)
 export PATH="$bindir:$PATH"
 
+logs=$(mktemp -d /tmp/pg_bac-logs.XXXXXX)
 echo "== build"
 make -s clean >/dev/null 2>&1
-if ! make -s PG_CONFIG="$PG_CONFIG" >/tmp/pg_bac-build.log 2>&1; then
-	cat /tmp/pg_bac-build.log
+if ! make -s PG_CONFIG="$PG_CONFIG" >"$logs/build.log" 2>&1; then
+	cat "$logs/build.log"
 	echo "FAIL: build"
 	exit 1
 fi
 # a warning is an error (-Werror), but say so if anything was printed
-grep -i "warning" /tmp/pg_bac-build.log && { echo "FAIL: build warnings"; exit 1; }
+grep -i "warning" "$logs/build.log" && { echo "FAIL: build warnings"; exit 1; }
+
+# Several work trees on one machine share one PostgreSQL installation:
+# hold a lock from install to the last suite so they take turns.
+exec 9>/tmp/pg_bac-install.lock
+flock 9
 SUDO=""
 [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo
-if ! $SUDO make -s PG_CONFIG="$PG_CONFIG" install >/tmp/pg_bac-install.log 2>&1; then
-	cat /tmp/pg_bac-install.log
+if ! $SUDO make -s PG_CONFIG="$PG_CONFIG" install >"$logs/install.log" 2>&1; then
+	cat "$logs/install.log"
 	echo "FAIL: install"
 	exit 1
 fi
