@@ -27,11 +27,40 @@ extern char *bac_archive_directory;
 extern void BacCheckSchemaPrivilege(Oid nspoid, const char *action);
 extern Oid	BacSchemaOid(const char *nspname, bool missing_ok);
 
-/* registry.c */
+/*
+ * registry.c: the registry lives in table bac.service
+ *   (service name PRIMARY KEY, schema_name name NOT NULL UNIQUE,
+ *    owner regrole, service_group name, registered_at timestamptz)
+ * and links in bac.link; views bac.services and bac.links show them.
+ */
 
 /* links.c */
 
-/* ddl.c */
+/*
+ * ddl.c: a schema's definition as SQL scripts, captured from the catalogs.
+ *
+ * The scripts are relocatable: they are deparsed with search_path set to
+ * the schema alone, so the schema's own objects come out unqualified and
+ * objects of other schemas qualified.  They are run with search_path set to
+ * the target schema (which must exist; CREATE SCHEMA is not in them).
+ * Statements about the schema itself (owner, comment, grants, default
+ * privileges) name it through current_schema(), so they follow the
+ * scripts to whatever schema they are run in.
+ */
+typedef struct BacSchemaDDL
+{
+	char	   *pre_data;		/* types, tables, sequences, functions, views */
+	char	   *post_data;		/* indexes, constraints, triggers, policies,
+								 * setval, matview refresh, grants */
+	List	   *tables;			/* Oids of the relations whose rows are data,
+								 * in the order to load them */
+	List	   *extensions;		/* char * names of extensions the scripts
+								 * need */
+	List	   *uncaptured;		/* char * descriptions of objects that could
+								 * not be captured */
+} BacSchemaDDL;
+
+extern BacSchemaDDL *BacCaptureSchemaDDL(Oid nspoid);
 
 /* archive.c */
 
