@@ -45,6 +45,12 @@
 	" WHERE ext.classid = " cls " AND ext.objid = " oidexpr \
 	" AND ext.deptype = 'e') "
 
+/* not made by the system for another object (range constructors ...) */
+#define NOT_INTERNAL(cls, oidexpr) \
+	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend intl" \
+	" WHERE intl.classid = " cls " AND intl.objid = " oidexpr \
+	" AND intl.deptype = 'i') "
+
 /* the comment on an object as a COMMENT statement, or '' */
 #define COMMENT_SQL(target, cls, oidexpr, subexpr) \
 	" COALESCE((SELECT 'COMMENT ON ' || " target " || ' IS ' ||" \
@@ -251,14 +257,15 @@ OWNER_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG, "p.proowner") ","
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
 " LEFT JOIN pg_catalog.pg_aggregate ag ON ag.aggfnoid = p.oid"
-" WHERE p.pronamespace = $1 AND " NOT_EXT(C_PROC, "p.oid")
+" WHERE p.pronamespace = $1 AND " NOT_EXT(C_PROC, "p.oid") " AND " NOT_INTERNAL(C_PROC, "p.oid")
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 180, p.proname::pg_catalog.text,"
 ACL_SQL("CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END", ROUTINE_SIG,
 		"p.proacl", "p.proowner") ","
 C_PROC ", p.oid"
 " FROM pg_catalog.pg_proc p"
-" WHERE p.pronamespace = $1 AND p.proacl IS NOT NULL AND " NOT_EXT(C_PROC, "p.oid");
+" WHERE p.pronamespace = $1 AND p.proacl IS NOT NULL AND " NOT_EXT(C_PROC, "p.oid")
+" AND " NOT_INTERNAL(C_PROC, "p.oid");
 
 /* sequences that are not identity sequences (those come with the column) */
 #define IS_IDENTITY_SEQ(s) \
@@ -375,6 +382,13 @@ COMMENT_SQL("'TABLE ' || " RELNAME("c"), C_CLASS, "c.oid", "0") " ||"
 "   E';\\n', '' ORDER BY a.attnum)"
 "  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_description dsc ON dsc.classoid = " C_CLASS
 "   AND dsc.objoid = c.oid AND dsc.objsubid = a.attnum WHERE a.attrelid = c.oid), '') ||"
+" COALESCE((SELECT pg_catalog.string_agg('COMMENT ON CONSTRAINT ' || pg_catalog.quote_ident(k.conname) ||"
+"   ' ON ' || " RELNAME("c") " || ' IS ' || pg_catalog.quote_literal(dsc.description) || E';\\n', ''"
+"   ORDER BY k.conname)"
+"  FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_description dsc ON dsc.classoid = " C_CONSTR
+"   AND dsc.objoid = k.oid AND dsc.objsubid = 0"
+"  WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.convalidated"
+"   AND (k.conislocal OR c.relispartition)), '') ||"
 OWNER_SQL("'TABLE ' || " RELNAME("c"), "c.relowner") ","
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam"
@@ -465,7 +479,9 @@ static const char q_constraints[] =
 "   'ALTER TABLE ' || CASE WHEN c.relkind = 'p' AND k.contype IN ('f', 'c') AND NOT k.connoinherit"
 "     THEN '' ELSE 'ONLY ' END || " RELNAME("c") " ||"
 "   ' ADD CONSTRAINT ' || pg_catalog.quote_ident(k.conname) || ' ' ||"
-"   pg_catalog.pg_get_constraintdef(k.oid) || E';\\n'"
+"   pg_catalog.pg_get_constraintdef(k.oid) ||"
+"   CASE WHEN k.contype IN ('p', 'u') AND ic2.reloptions IS NOT NULL THEN"
+"     ' WITH (' || pg_catalog.array_to_string(ic2.reloptions, ', ') || ')' ELSE '' END || E';\\n'"
 " END ||"
 " CASE WHEN k.conparentid <> 0 AND k.contype IN ('p', 'u', 'x') THEN"
 "   'ALTER INDEX ' || (SELECT pk.conindid::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_constraint pk"
