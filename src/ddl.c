@@ -235,9 +235,10 @@ BacCaptureSchemaDDL(Oid nspoid)
 		}
 	}
 
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
-
+	/*
+	 * SPI calls may leave CurrentMemoryContext at SPI's procedure context,
+	 * which SPI_finish frees: copy the result out before that.
+	 */
 	MemoryContextSwitchTo(callercxt);
 	result = palloc0(sizeof(BacSchemaDDL));
 	result->pre_data = pstrdup(pre.data);
@@ -245,6 +246,10 @@ BacCaptureSchemaDDL(Oid nspoid)
 	result->tables = tables;
 	result->extensions = extensions;
 	result->uncaptured = uncaptured;
+
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	MemoryContextSwitchTo(callercxt);
 	MemoryContextDelete(workcxt);
 
 	if (uncaptured != NIL)
