@@ -68,6 +68,16 @@
 	" pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(" r ")) END "
 
 /*
+ * A grant made by another role than the owner (one the owner gave the
+ * grant option) is replayed as that role, so that the grantor matches.
+ */
+#define AS_GRANTOR_BEGIN(grantor, owner) \
+	" CASE WHEN " grantor " <> " owner " THEN 'SET ROLE ' ||" \
+	" pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(" grantor ")) || E';\\n' ELSE '' END "
+#define AS_GRANTOR_END(grantor, owner) \
+	" CASE WHEN " grantor " <> " owner " THEN E'RESET ROLE;\\n' ELSE '' END "
+
+/*
  * The privileges of an object as REVOKE/GRANT statements that rebuild its
  * ACL item for item, in the same order; '' when the ACL is the default
  * (NULL).
@@ -77,16 +87,18 @@
 	" 'REVOKE ALL ON ' || " kind " || ' ' || " name " || E' FROM PUBLIC;\\n' ||" \
 	" 'REVOKE ALL ON ' || " kind " || ' ' || " name " || ' FROM ' ||" \
 	"   pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(" owner ")) || E';\\n' ||" \
-	" COALESCE((SELECT pg_catalog.string_agg('GRANT ' || g.privs || ' ON ' ||" \
+	" COALESCE((SELECT pg_catalog.string_agg(" \
+	"   " AS_GRANTOR_BEGIN("g.grantor", owner) " ||" \
+	"   'GRANT ' || g.privs || ' ON ' ||" \
 	"   " kind " || ' ' || " name " || ' TO ' || " ROLE_SQL("g.grantee") " ||" \
 	"   CASE WHEN g.grantable THEN ' WITH GRANT OPTION' ELSE '' END ||" \
-	"   E';\\n', '' ORDER BY g.ord)" \
-	"  FROM (SELECT pg_catalog.min(x.ord) AS ord, x.grantee," \
+	"   E';\\n' || " AS_GRANTOR_END("g.grantor", owner) ", '' ORDER BY g.ord)" \
+	"  FROM (SELECT pg_catalog.min(x.ord) AS ord, x.grantor, x.grantee," \
 	"         x.is_grantable AS grantable," \
 	"         pg_catalog.string_agg(x.privilege_type, ', ' ORDER BY x.ord) AS privs" \
 	"        FROM pg_catalog.aclexplode(" acl ") WITH ORDINALITY" \
 	"          AS x(grantor, grantee, privilege_type, is_grantable, ord)" \
-	"        GROUP BY x.grantee, x.is_grantable) g), '') END "
+	"        GROUP BY x.grantor, x.grantee, x.is_grantable) g), '') END "
 
 /* sequence options shared by CREATE SEQUENCE and identity columns */
 #define SEQ_OPTIONS(s) \
@@ -96,6 +108,24 @@
 	" CASE WHEN " s ".seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END "
 
 #define RELNAME(c) " pg_catalog.quote_ident(" c ".relname) "
+/* TABLE or FOREIGN TABLE, for ALTER, COMMENT ON ... of relation c */
+#define REL_KW " CASE c.relkind WHEN 'f' THEN 'FOREIGN TABLE ' ELSE 'TABLE ' END "
+
+/* collations */
+static const char q_collations[] =
+"SELECT 3456::pg_catalog.oid, o.oid, 5, o.collname::pg_catalog.text,"
+" 'CREATE COLLATION ' || pg_catalog.quote_ident(o.collname) || ' (provider = ' ||"
+" CASE o.collprovider WHEN 'i' THEN 'icu' WHEN 'c' THEN 'libc' ELSE 'default' END ||"
+" CASE WHEN NOT o.collisdeterministic THEN ', deterministic = false' ELSE '' END ||"
+" CASE WHEN o.collprovider = 'i' THEN ', locale = ' || pg_catalog.quote_literal(o.colliculocale)"
+"   WHEN o.collcollate = o.collctype THEN ', locale = ' || pg_catalog.quote_literal(o.collcollate)"
+"   ELSE ', lc_collate = ' || pg_catalog.quote_literal(o.collcollate) ||"
+"     ', lc_ctype = ' || pg_catalog.quote_literal(o.collctype) END || E');\\n' ||"
+COMMENT_SQL("'COLLATION ' || pg_catalog.quote_ident(o.collname)", "3456::pg_catalog.oid", "o.oid", "0") " ||"
+OWNER_SQL("'COLLATION ' || pg_catalog.quote_ident(o.collname)", "o.collowner") ","
+C_NONE ", " C_NONE
+" FROM pg_catalog.pg_collation o"
+" WHERE o.collnamespace = $1 AND " NOT_EXT("3456::pg_catalog.oid", "o.oid");
 
 /* types: enum, composite, range, domain */
 static const char q_types[] =
@@ -196,6 +226,11 @@ C_TYPE ", t.oid"
 #define ROUTINE_SIG \
 	" pg_catalog.quote_ident(p.proname) || '(' ||" \
 	" pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' "
+/* the same, as ALTER AGGREGATE and COMMENT ON AGGREGATE want it: (*) */
+#define ROUTINE_SIG_STAR \
+	" pg_catalog.quote_ident(p.proname) || '(' ||" \
+	" CASE WHEN p.prokind = 'a' AND p.pronargs = 0 THEN '*' ELSE" \
+	" pg_catalog.pg_get_function_identity_arguments(p.oid) END || ')' "
 #define ROUTINE_KIND \
 	" CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END "
 
@@ -252,8 +287,8 @@ static const char q_routines[] =
 "       pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)) + 1),"
 "     E'\\n') || E';\\n'"
 " END ||"
-COMMENT_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG, C_PROC, "p.oid", "0") " ||"
-OWNER_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG, "p.proowner") ","
+COMMENT_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG_STAR, C_PROC, "p.oid", "0") " ||"
+OWNER_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG_STAR, "p.proowner") ","
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
 " LEFT JOIN pg_catalog.pg_aggregate ag ON ag.aggfnoid = p.oid"
@@ -301,6 +336,9 @@ C_CLASS ", c.oid"
 #define COLUMN_SQL \
 	" E'\\n    ' || pg_catalog.quote_ident(a.attname) || ' ' ||" \
 	" pg_catalog.format_type(a.atttypid, a.atttypmod) ||" \
+	" COALESCE(' OPTIONS (' || (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(o.option_name) ||" \
+	"   ' ' || pg_catalog.quote_literal(o.option_value), ', ')" \
+	"   FROM pg_catalog.pg_options_to_table(a.attfdwoptions) o) || ')', '') ||" \
 	" CASE WHEN a.attcollation <> 0 AND a.attcollation <> at.typcollation" \
 	"   THEN ' COLLATE ' || a.attcollation::pg_catalog.regcollation::pg_catalog.text ELSE '' END ||" \
 	" CASE WHEN a.attgenerated = 's' THEN ' GENERATED ALWAYS AS (' ||" \
@@ -331,7 +369,7 @@ C_CLASS ", c.oid"
 static const char q_tables[] =
 "SELECT " C_CLASS ", c.oid, 40, c.relname::pg_catalog.text,"
 " 'CREATE ' || CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED ' ELSE '' END ||"
-" 'TABLE ' || " RELNAME("c") " || ' (' ||"
+" CASE c.relkind WHEN 'f' THEN 'FOREIGN ' ELSE '' END || 'TABLE ' || " RELNAME("c") " || ' (' ||"
 " COALESCE(pg_catalog.array_to_string(ARRAY("
 "   SELECT " COLUMN_SQL
 "   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type at ON at.oid = a.atttypid"
@@ -346,12 +384,17 @@ static const char q_tables[] =
 "   THEN E'\\nINHERITS (' || (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::pg_catalog.text, ', '"
 "     ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) || ')' ELSE '' END ||"
 " CASE WHEN c.relkind = 'p' THEN E'\\nPARTITION BY ' || pg_catalog.pg_get_partkeydef(c.oid) ELSE '' END ||"
+" CASE WHEN c.relkind = 'f' THEN (SELECT E'\\nSERVER ' || pg_catalog.quote_ident(fs.srvname) ||"
+"   COALESCE(E'\\nOPTIONS (' || (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(o.option_name) || ' ' ||"
+"     pg_catalog.quote_literal(o.option_value), ', ') FROM pg_catalog.pg_options_to_table(ft.ftoptions) o) || ')', '')"
+"   FROM pg_catalog.pg_foreign_table ft JOIN pg_catalog.pg_foreign_server fs ON fs.oid = ft.ftserver"
+"   WHERE ft.ftrelid = c.oid) ELSE '' END ||"
 " CASE WHEN am.amname IS NOT NULL AND am.amname <> 'heap' THEN E'\\nUSING ' ||"
 "   pg_catalog.quote_ident(am.amname) ELSE '' END ||"
 " CASE WHEN c.reloptions IS NOT NULL THEN E'\\nWITH (' ||"
 "   pg_catalog.array_to_string(c.reloptions, ', ') || ')' ELSE '' END || E';\\n' ||"
 /* NOT NULL on inherited columns that the parents do not have */
-" COALESCE((SELECT pg_catalog.string_agg('ALTER TABLE ONLY ' || " RELNAME("c") " || ' ALTER COLUMN ' ||"
+" COALESCE((SELECT pg_catalog.string_agg('ALTER ' || " REL_KW " || 'ONLY ' || " RELNAME("c") " || ' ALTER COLUMN ' ||"
 "   pg_catalog.quote_ident(a.attname) || E' SET NOT NULL;\\n', '' ORDER BY a.attnum)"
 "  FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
 "  AND NOT " COLUMN_WRITTEN " AND a.attnotnull AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i"
@@ -359,15 +402,15 @@ static const char q_tables[] =
 "    WHERE i.inhrelid = c.oid AND pa.attnotnull)), '') ||"
 /* per-column settings */
 " COALESCE((SELECT pg_catalog.string_agg("
-"   CASE WHEN a.attstattarget >= 0 THEN 'ALTER TABLE ONLY ' || " RELNAME("c") " || ' ALTER COLUMN ' ||"
+"   CASE WHEN a.attstattarget >= 0 THEN 'ALTER ' || " REL_KW " || 'ONLY ' || " RELNAME("c") " || ' ALTER COLUMN ' ||"
 "     pg_catalog.quote_ident(a.attname) || ' SET STATISTICS ' || a.attstattarget || E';\\n' ELSE '' END ||"
-"   CASE WHEN a.attstorage <> at.typstorage THEN 'ALTER TABLE ONLY ' || " RELNAME("c") " || ' ALTER COLUMN ' ||"
+"   CASE WHEN a.attstorage <> at.typstorage THEN 'ALTER ' || " REL_KW " || 'ONLY ' || " RELNAME("c") " || ' ALTER COLUMN ' ||"
 "     pg_catalog.quote_ident(a.attname) || ' SET STORAGE ' || CASE a.attstorage WHEN 'p' THEN 'PLAIN'"
 "     WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END || E';\\n' ELSE '' END ||"
-"   CASE WHEN a.attcompression <> '' THEN 'ALTER TABLE ONLY ' || " RELNAME("c") " || ' ALTER COLUMN ' ||"
+"   CASE WHEN a.attcompression <> '' THEN 'ALTER ' || " REL_KW " || 'ONLY ' || " RELNAME("c") " || ' ALTER COLUMN ' ||"
 "     pg_catalog.quote_ident(a.attname) || ' SET COMPRESSION ' || CASE a.attcompression WHEN 'l'"
 "     THEN 'lz4' ELSE 'pglz' END || E';\\n' ELSE '' END ||"
-"   CASE WHEN " USER_ATTOPTIONS " <> '' THEN 'ALTER TABLE ONLY ' || " RELNAME("c") " || ' ALTER COLUMN ' ||"
+"   CASE WHEN " USER_ATTOPTIONS " <> '' THEN 'ALTER ' || " REL_KW " || 'ONLY ' || " RELNAME("c") " || ' ALTER COLUMN ' ||"
 "     pg_catalog.quote_ident(a.attname) || ' SET (' || " USER_ATTOPTIONS " ||"
 "     E');\\n' ELSE '' END, '' ORDER BY a.attnum)"
 "  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type at ON at.oid = a.atttypid"
@@ -376,7 +419,7 @@ static const char q_tables[] =
 "   (SELECT i.inhparent::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_inherits i"
 "    WHERE i.inhrelid = c.oid) || ' ATTACH PARTITION ' || " RELNAME("c") " || ' ' ||"
 "   pg_catalog.pg_get_expr(c.relpartbound, c.oid) || E';\\n' ELSE '' END ||"
-COMMENT_SQL("'TABLE ' || " RELNAME("c"), C_CLASS, "c.oid", "0") " ||"
+COMMENT_SQL(REL_KW " || " RELNAME("c"), C_CLASS, "c.oid", "0") " ||"
 " COALESCE((SELECT pg_catalog.string_agg('COMMENT ON COLUMN ' || " RELNAME("c") " || '.' ||"
 "   pg_catalog.quote_ident(a.attname) || ' IS ' || pg_catalog.quote_literal(dsc.description) ||"
 "   E';\\n', '' ORDER BY a.attnum)"
@@ -389,10 +432,10 @@ COMMENT_SQL("'TABLE ' || " RELNAME("c"), C_CLASS, "c.oid", "0") " ||"
 "   AND dsc.objoid = k.oid AND dsc.objsubid = 0"
 "  WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.convalidated"
 "   AND (k.conislocal OR c.relispartition)), '') ||"
-OWNER_SQL("'TABLE ' || " RELNAME("c"), "c.relowner") ","
+OWNER_SQL(REL_KW " || " RELNAME("c"), "c.relowner") ","
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam"
-" WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p') AND " NOT_EXT(C_CLASS, "c.oid")
+" WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'f') AND " NOT_EXT(C_CLASS, "c.oid")
 /* table flags after the data: row level security, replica identity */
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 130, c.relname::pg_catalog.text,"
@@ -409,7 +452,7 @@ C_CLASS ", c.oid"
 /* column defaults (not generated columns): their own items */
 " UNION ALL "
 "SELECT " C_ATTRDEF ", ad.oid, 50, c.relname || '.' || a.attname,"
-" 'ALTER TABLE ONLY ' || " RELNAME("c") " || ' ALTER COLUMN ' || pg_catalog.quote_ident(a.attname) ||"
+" 'ALTER ' || " REL_KW " || 'ONLY ' || " RELNAME("c") " || ' ALTER COLUMN ' || pg_catalog.quote_ident(a.attname) ||"
 " ' SET DEFAULT ' || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) || E';\\n',"
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_class c ON c.oid = ad.adrelid"
@@ -420,16 +463,17 @@ C_NONE ", " C_NONE
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 180, c.relname::pg_catalog.text,"
 ACL_SQL("'TABLE'", RELNAME("c"), "c.relacl", "c.relowner") " ||"
-" COALESCE((SELECT pg_catalog.string_agg('GRANT ' || x.privilege_type || ' (' ||"
+" COALESCE((SELECT pg_catalog.string_agg(" AS_GRANTOR_BEGIN("x.grantor", "c.relowner") " ||"
+"   'GRANT ' || x.privilege_type || ' (' ||"
 "   pg_catalog.quote_ident(a.attname) || ') ON TABLE ' || " RELNAME("c") " || ' TO ' ||"
 "   " ROLE_SQL("x.grantee") " || CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END ||"
-"   E';\\n', '' ORDER BY a.attnum, x.ord)"
+"   E';\\n' || " AS_GRANTOR_END("x.grantor", "c.relowner") ", '' ORDER BY a.attnum, x.ord)"
 "  FROM pg_catalog.pg_attribute a, pg_catalog.aclexplode(a.attacl) WITH ORDINALITY"
 "    AS x(grantor, grantee, privilege_type, is_grantable, ord)"
 "  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ''),"
 C_CLASS ", c.oid"
 " FROM pg_catalog.pg_class c"
-" WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'v', 'm') AND " NOT_EXT(C_CLASS, "c.oid")
+" WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND " NOT_EXT(C_CLASS, "c.oid")
 " AND (c.relacl IS NOT NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"
 "   WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL))";
 
@@ -476,8 +520,8 @@ static const char q_constraints[] =
 "   pg_catalog.quote_literal('The table it references, ' || pg_catalog.quote_ident(fn.nspname) || '.' ||"
 "     pg_catalog.quote_ident(fc.relname) || ', does not exist.') || E'; END IF; END$bac$;\\n'"
 " ELSE"
-"   'ALTER TABLE ' || CASE WHEN c.relkind = 'p' AND k.contype IN ('f', 'c') AND NOT k.connoinherit"
-"     THEN '' ELSE 'ONLY ' END || " RELNAME("c") " ||"
+"   'ALTER TABLE ' || CASE WHEN (k.contype = 'c' AND NOT k.connoinherit)"
+"     OR (k.contype = 'f' AND c.relkind = 'p') THEN '' ELSE 'ONLY ' END || " RELNAME("c") " ||"
 "   ' ADD CONSTRAINT ' || pg_catalog.quote_ident(k.conname) || ' ' ||"
 "   pg_catalog.pg_get_constraintdef(k.oid) ||"
 "   CASE WHEN k.contype IN ('p', 'u') AND ic2.reloptions IS NOT NULL THEN"
@@ -594,7 +638,9 @@ C_NONE ", " C_NONE
 
 /*
  * The schema itself, named only through current_schema(): owner and comment
- * first, privileges and default privileges last.
+ * first; its privileges before those of its objects (a grantor replaying
+ * a grant needs USAGE on the schema); default privileges last, so that
+ * they do not touch the objects the scripts create.
  */
 #define IN_CURRENT_SCHEMA(template) \
 	" 'DO $bac$BEGIN EXECUTE pg_catalog.format(' || pg_catalog.quote_literal(" template ") ||" \
@@ -611,7 +657,7 @@ IN_CURRENT_SCHEMA("'ALTER SCHEMA %I OWNER TO ' || pg_catalog.replace(pg_catalog.
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_namespace n WHERE n.oid = $1"
 " UNION ALL "
-"SELECT " C_NONE ", " C_NONE ", 185, ''::pg_catalog.text,"
+"SELECT " C_NONE ", " C_NONE ", 175, ''::pg_catalog.text,"
 IN_CURRENT_SCHEMA(ACL_SQL("'SCHEMA'", "'%1$I'", "n.nspacl", "n.nspowner")) ","
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_namespace n WHERE n.oid = $1 AND n.nspacl IS NOT NULL"
@@ -697,7 +743,7 @@ const char bac_ddl_extension_query[] =
 
 /* what cannot be captured, one description per row */
 const char bac_ddl_uncaptured_query[] =
-"SELECT 'foreign table ' || pg_catalog.quote_ident(c.relname) || ' (definition and remote data)'"
+"SELECT 'foreign table ' || pg_catalog.quote_ident(c.relname) || ' (remote data; the definition is captured)'"
 "  FROM pg_catalog.pg_class c WHERE c.relnamespace = $1 AND c.relkind = 'f'"
 " UNION ALL SELECT 'base type ' || pg_catalog.quote_ident(t.typname) FROM pg_catalog.pg_type t"
 "  WHERE t.typnamespace = $1 AND t.typtype IN ('b', 'p') AND t.typelem = 0"
@@ -712,8 +758,6 @@ const char bac_ddl_uncaptured_query[] =
 "  WHERE o.opcnamespace = $1 AND " NOT_EXT("2616::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'operator family ' || pg_catalog.quote_ident(o.opfname) FROM pg_catalog.pg_opfamily o"
 "  WHERE o.opfnamespace = $1 AND " NOT_EXT("2753::pg_catalog.oid", "o.oid")
-" UNION ALL SELECT 'collation ' || pg_catalog.quote_ident(o.collname) FROM pg_catalog.pg_collation o"
-"  WHERE o.collnamespace = $1 AND " NOT_EXT("3456::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'conversion ' || pg_catalog.quote_ident(o.conname) FROM pg_catalog.pg_conversion o"
 "  WHERE o.connamespace = $1 AND " NOT_EXT("2607::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'text search configuration ' || pg_catalog.quote_ident(o.cfgname)"
@@ -742,6 +786,7 @@ const char bac_ddl_uncaptured_query[] =
 /* the item queries, in the order their items are numbered */
 const char *const bac_ddl_item_queries[] = {
 	q_schema,
+	q_collations,
 	q_types,
 	q_routines,
 	q_sequences,
