@@ -51,20 +51,23 @@ COMMENT ON FUNCTION bac.unregister_service(pg_catalog.name)
 
 -- owner is the schema's current owner (the registry row keeps the owner
 -- recorded at registration); tables counts tables and partitioned tables,
--- bytes is their total size with indexes and TOAST.
+-- bytes is their total size with indexes and TOAST (both NULL when the
+-- schema no longer exists).
 CREATE VIEW bac.services AS
 SELECT s.service,
 	   s.schema_name,
 	   COALESCE(n.nspowner::pg_catalog.regrole, s.owner) AS owner,
 	   s.service_group,
+	   CASE WHEN n.oid IS NOT NULL THEN
 	   (SELECT pg_catalog.count(*)
 		  FROM pg_catalog.pg_class c
 		 WHERE c.relnamespace OPERATOR(pg_catalog.=) n.oid
-		   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[])) AS tables,
+		   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[])) END AS tables,
+	   CASE WHEN n.oid IS NOT NULL THEN
 	   (SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_total_relation_size(c.oid)), 0)::pg_catalog.int8
 		  FROM pg_catalog.pg_class c
 		 WHERE c.relnamespace OPERATOR(pg_catalog.=) n.oid
-		   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,m}'::pg_catalog."char"[])) AS bytes
+		   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,m}'::pg_catalog."char"[])) END AS bytes
   FROM bac.service s
   LEFT JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) s.schema_name;
 COMMENT ON VIEW bac.services IS 'registered services with their schema, owner, group, table count and size';

@@ -306,7 +306,7 @@ BacCheckLinks(List *service_names)
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 
-	ret = SPI_execute_with_args("SELECT link, from_table::pg_catalog.oid, from_columns,"
+	ret = BacRegistryQuery("SELECT link, from_table::pg_catalog.oid, from_columns,"
 								" to_table::pg_catalog.oid, to_columns, orphans_matter,"
 								" declared, from_service, to_service"
 								"  FROM bac.links"
@@ -314,7 +314,7 @@ BacCheckLinks(List *service_names)
 								"    OR from_service OPERATOR(pg_catalog.=) ANY ($1)"
 								"    OR to_service OPERATOR(pg_catalog.=) ANY ($1)"
 								" ORDER BY declared DESC, link, from_service, to_service",
-								1, argtypes, values, nulls, true, 0);
+						   1, argtypes, values, nulls);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	defs = SPI_tuptable;
@@ -425,11 +425,15 @@ bac_check_links(PG_FUNCTION_ARGS)
 		{
 			int			ret;
 
-			ret = SPI_execute("SELECT s.service FROM bac.service s"
-							  " JOIN pg_catalog.pg_namespace n"
-							  "   ON n.nspname OPERATOR(pg_catalog.=) s.schema_name"
-							  " WHERE pg_catalog.pg_has_role(n.nspowner, 'USAGE')",
-							  false, 0);
+			/* pg_has_role runs as the registry owner: pass the caller */
+			Oid			argtypes[1] = {OIDOID};
+			Datum		values[1] = {ObjectIdGetDatum(GetUserId())};
+
+			ret = BacRegistryQuery("SELECT s.service FROM bac.service s"
+								   " JOIN pg_catalog.pg_namespace n"
+								   "   ON n.nspname OPERATOR(pg_catalog.=) s.schema_name"
+								   " WHERE pg_catalog.pg_has_role($1, n.nspowner, 'USAGE')",
+								   1, argtypes, values, NULL);
 			if (ret != SPI_OK_SELECT)
 				elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 			for (uint64 i = 0; i < SPI_processed; i++)

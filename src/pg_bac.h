@@ -38,14 +38,16 @@ extern Oid	BacSchemaOid(const char *nspname, bool missing_ok);
  * views bac.services and bac.links show them (bac.links adds the
  * discovered cross-service foreign keys, declared = false).
  *
- * Registry writes go through BacRegistryExecute, which runs one statement
- * as the owner of the registry tables (the extension owner): callers must
- * have checked the caller's rights first.  BacLockRegistry serializes every
+ * Registry reads and writes go through BacRegistryQuery/BacRegistryExecute,
+ * which run one statement as the owner of the registry tables (the
+ * extension owner): callers must have checked the caller's rights first.  BacLockRegistry serializes every
  * change of the registry (register, unregister, add_link, drop_link).
  */
 extern Oid	BacRegistryRelid(const char *relname);
 extern void BacLockRegistry(void);
 extern int	BacPinSearchPath(void);
+extern int	BacRegistryQuery(const char *sql, int nargs, Oid *argtypes,
+							 Datum *values, const char *nulls);
 extern void BacRegistryExecute(const char *sql, int nargs, Oid *argtypes,
 							   Datum *values, const char *nulls,
 							   int expected_rows);

@@ -127,14 +127,18 @@ BacRegistryOwner(void)
 }
 
 /*
- * BacRegistryExecute
- *		Run one registry-writing statement as the registry owner (see the
- *		file header) and check it touched expected_rows rows (-1: any).
- *		The caller is connected to SPI and has checked the caller's rights.
+ * BacRegistryQuery
+ *		Run one statement on the registry as the registry owner (see the
+ *		file header) and return the SPI result code.  Reads go through here
+ *		too, since callers other than superusers have no privilege on the
+ *		registry tables.  Always takes a fresh snapshot (read_only = false),
+ *		so that after BacLockRegistry the rows committed by a session we
+ *		waited for are seen.  The caller is connected to SPI and has
+ *		checked the caller's rights for anything it writes.
  */
-void
-BacRegistryExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				   const char *nulls, int expected_rows)
+int
+BacRegistryQuery(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				 const char *nulls)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -149,6 +153,19 @@ BacRegistryExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	return ret;
+}
+
+/*
+ * BacRegistryExecute
+ *		Run one registry-writing statement as the registry owner and check
+ *		it touched expected_rows rows (-1: any).
+ */
+void
+BacRegistryExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				   const char *nulls, int expected_rows)
+{
+	(void) BacRegistryQuery(sql, nargs, argtypes, values, nulls);
 	if (expected_rows >= 0 && SPI_processed != (uint64) expected_rows)
 		elog(ERROR, "registry statement changed " UINT64_FORMAT " rows, expected %d",
 			 SPI_processed, expected_rows);
@@ -170,9 +187,9 @@ BacLookupOne(const char *sql, const char *arg)
 
 	namestrcpy(&n, arg);
 	values[0] = NameGetDatum(&n);
-	ret = SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 1);
+	ret = BacRegistryQuery(sql, 1, argtypes, values, NULL);
 	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+		elog(ERROR, "registry lookup failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
 		return NULL;
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -460,12 +477,12 @@ bac_unregister_service(PG_FUNCTION_ARGS)
 
 	namestrcpy(&n_schema, schema);
 	values[0] = NameGetDatum(&n_schema);
-	ret = SPI_execute_with_args("SELECT pg_catalog.string_agg(pg_catalog.quote_ident(link::pg_catalog.text), ', '"
+	ret = BacRegistryQuery("SELECT pg_catalog.string_agg(pg_catalog.quote_ident(link::pg_catalog.text), ', '"
 								"		ORDER BY link)"
 								"  FROM bac.link"
 								" WHERE from_schema OPERATOR(pg_catalog.=) $1"
 								"    OR to_schema OPERATOR(pg_catalog.=) $1",
-								1, argtypes, values, NULL, false, 0);
+						   1, argtypes, values, NULL);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	{
@@ -698,8 +715,8 @@ bac_add_link(PG_FUNCTION_ARGS)
 
 	namestrcpy(&n_link, link);
 	values[0] = NameGetDatum(&n_link);
-	ret = SPI_execute_with_args("SELECT 1 FROM bac.link WHERE link OPERATOR(pg_catalog.=) $1",
-								1, argtypes, values, NULL, false, 0);
+	ret = BacRegistryQuery("SELECT 1 FROM bac.link WHERE link OPERATOR(pg_catalog.=) $1",
+						   1, argtypes, values, NULL);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed > 0)
@@ -813,9 +830,9 @@ bac_drop_link(PG_FUNCTION_ARGS)
 
 	namestrcpy(&n_link, link);
 	values[0] = NameGetDatum(&n_link);
-	ret = SPI_execute_with_args("SELECT from_schema, to_schema FROM bac.link"
+	ret = BacRegistryQuery("SELECT from_schema, to_schema FROM bac.link"
 								" WHERE link OPERATOR(pg_catalog.=) $1",
-								1, argtypes, values, NULL, false, 0);
+						   1, argtypes, values, NULL);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
