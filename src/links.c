@@ -20,7 +20,7 @@
  * schema, and the referencing column is compared in the referenced
  * column's collation, so the target's unique index can serve the lookup.
  * Only when something was found, a second query fetches the smallest few
- * keys as a sample.  Every count of one call runs under one snapshot.
+ * distinct keys as a sample (broken and orphaned count rows, not keys).  Every count of one call runs under one snapshot.
  *
  * Copyright (c) 2026, pg_bac developers
  *
@@ -138,8 +138,6 @@ BacCheckOneLink(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 				tnotnull,
 				fkey,
 				tkey,
-				forder,
-				torder,
 				sql;
 	char	   *ftab,
 			   *ttab;
@@ -159,8 +157,6 @@ BacCheckOneLink(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 	initStringInfo(&tnotnull);
 	initStringInfo(&fkey);
 	initStringInfo(&tkey);
-	initStringInfo(&forder);
-	initStringInfo(&torder);
 	for (int i = 0; i < ncols; i++)
 	{
 		AttrNumber	fatt = fcols[i] ? get_attnum(frel, fcols[i]) : InvalidAttrNumber;
@@ -204,8 +200,6 @@ BacCheckOneLink(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 		appendStringInfo(&fkey, "%s%s", i > 0 ? ", " : "", fc);
 		appendStringInfo(&tkey, "%s%s", i > 0 ? ", " : "", tc);
 	}
-	appendStringInfoString(&forder, fkey.data);
-	appendStringInfoString(&torder, tkey.data);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
@@ -217,12 +211,12 @@ BacCheckOneLink(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 	{
 		resetStringInfo(&sql);
 		appendStringInfo(&sql,
-						 "SELECT pg_catalog.string_agg(k, ', ') FROM"
-						 " (SELECT %s(%s)::pg_catalog.text AS k FROM %s f WHERE %s"
+						 "SELECT pg_catalog.string_agg(s.k::pg_catalog.text, ', ') FROM"
+						 " (SELECT DISTINCT %s(%s) AS k FROM %s f WHERE %s"
 						 " AND NOT EXISTS (SELECT FROM %s t WHERE %s)"
-						 " ORDER BY %s LIMIT %d) s",
+						 " ORDER BY 1 LIMIT %d) s",
 						 ncols > 1 ? "ROW" : "", fkey.data, ftab, fnotnull.data,
-						 ttab, cond.data, forder.data, BAC_LINK_SAMPLES);
+						 ttab, cond.data, BAC_LINK_SAMPLES);
 		bsample = BacSample(sql.data);
 	}
 
@@ -239,12 +233,12 @@ BacCheckOneLink(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 		{
 			resetStringInfo(&sql);
 			appendStringInfo(&sql,
-							 "SELECT pg_catalog.string_agg(k, ', ') FROM"
-							 " (SELECT %s(%s)::pg_catalog.text AS k FROM %s t WHERE %s"
+							 "SELECT pg_catalog.string_agg(s.k::pg_catalog.text, ', ') FROM"
+							 " (SELECT DISTINCT %s(%s) AS k FROM %s t WHERE %s"
 							 " AND NOT EXISTS (SELECT FROM %s f WHERE %s)"
-							 " ORDER BY %s LIMIT %d) s",
+							 " ORDER BY 1 LIMIT %d) s",
 							 ncols > 1 ? "ROW" : "", tkey.data, ttab, tnotnull.data,
-							 ftab, cond.data, torder.data, BAC_LINK_SAMPLES);
+							 ftab, cond.data, BAC_LINK_SAMPLES);
 			osample = BacSample(sql.data);
 		}
 	}

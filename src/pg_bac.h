@@ -75,7 +75,7 @@ extern void BacCheckServicePrivilege(const char *service, const char *action);
  *   orphaned: target rows (with no NULL key column) that no row refers to;
  *             computed only when orphans_matter, else orphans_checked is
  *             false and orphaned is 0 (SQL shows NULL).
- *   sample:   up to BAC_LINK_SAMPLES smallest broken keys, then up to as
+ *   sample:   up to BAC_LINK_SAMPLES smallest distinct broken keys, then up to as
  *             many orphaned keys ("broken: 7, 9; orphaned: 3"), NULL if
  *             nothing was found; when the link cannot be checked (a table
  *             or column no longer exists, no equality operator) counts
