@@ -50,8 +50,9 @@ COMMENT ON FUNCTION bac.unregister_service(pg_catalog.name)
 	IS 'remove a service from the registry; its schema and snapshots are kept';
 
 -- owner is the schema's current owner (the registry row keeps the owner
--- recorded at registration); tables counts tables and partitioned tables,
--- bytes is their total size with indexes and TOAST (both NULL when the
+-- recorded at registration); tables counts tables and partitioned tables
+-- (not their partitions), bytes is the total size of the schema's tables,
+-- partitions and materialized views with indexes and TOAST (both NULL when the
 -- schema no longer exists).
 CREATE VIEW bac.services AS
 SELECT s.service,
@@ -62,7 +63,8 @@ SELECT s.service,
 	   (SELECT pg_catalog.count(*)
 		  FROM pg_catalog.pg_class c
 		 WHERE c.relnamespace OPERATOR(pg_catalog.=) n.oid
-		   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[])) END AS tables,
+		   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[])
+		   AND NOT c.relispartition) END AS tables,
 	   CASE WHEN n.oid IS NOT NULL THEN
 	   (SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_total_relation_size(c.oid)), 0)::pg_catalog.int8
 		  FROM pg_catalog.pg_class c

@@ -66,6 +66,9 @@ CREATE TABLE shop.order_tag (order_id int, tag text);
 INSERT INTO shop.order_tag VALUES (1, 'plain'), (2, 'missing, with comma'), (3, 'Ünïcode ✓');
 SELECT bac.add_link('order_tag', 'shop.order_tag', '{tag}', 'crm.tag', '{name}', true);
 
+-- partitions are not counted as tables of their own
+SELECT service, tables, bytes > 0 AS has_bytes FROM bac.services ORDER BY service;
+
 SELECT * FROM bac.check_links();
 
 -- only the links touching the named services
