@@ -15,12 +15,14 @@
 # pg_virtualenv (as user postgres when run as root).
 #   BENCH_ROWS=10000000 (scale the referencing rows; the shape stays)
 #   BENCH_INDEX=1       (index orders.customer_id; 0 = no index)
+#   BENCH_EXPLAIN=0     (1: also print the plans of check_links' queries)
 set -euo pipefail
 
 if [ -z "${PGPORT:-}" ]; then
 	self=$(readlink -f "$0")
 	if [ "$(id -u)" -eq 0 ]; then
 		exec runuser -u postgres -- env BENCH_ROWS="${BENCH_ROWS:-}" BENCH_INDEX="${BENCH_INDEX:-}" \
+			BENCH_EXPLAIN="${BENCH_EXPLAIN:-}" \
 			pg_virtualenv -v 15 -o fsync=off bash "$self"
 	fi
 	exec pg_virtualenv -v 15 -o fsync=off bash "$self"
@@ -77,6 +79,20 @@ ms=$(echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
 read -r got_broken got_orphaned _ <<<"$(echo "$out" | head -n 1)"
 printf "bac.check_links on %d rows: %.2f s wall (broken %s, orphaned %s)\n" \
 	"$rows" "$(echo "$ms / 1000" | bc -l)" "$got_broken" "$got_orphaned"
+
+# BENCH_EXPLAIN=1: show the plans (and actual row counts) of the queries
+# check_links runs, through auto_explain, in a second, untimed call
+if [ "${BENCH_EXPLAIN:-0}" = 1 ]; then
+	psql -d $db <<'EOF'
+LOAD 'auto_explain';
+SET auto_explain.log_min_duration = 0;
+SET auto_explain.log_nested_statements = on;
+SET auto_explain.log_analyze = on;
+SET auto_explain.log_level = notice;
+SET client_min_messages = notice;
+SELECT link, broken, orphaned FROM bac.check_links();
+EOF
+fi
 
 psql -d postgres -c "DROP DATABASE $db"
 if [ "$got_broken" != "$broken" ] || [ "$got_orphaned" != "$orphans" ]; then
