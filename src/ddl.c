@@ -523,7 +523,7 @@ DdlLinkItems(DdlCapture *cap)
 	argtypes[0] = OIDARRAYOID;
 	ret = SPI_execute_with_args("SELECT d.classid, d.objid, d.refclassid, d.refobjid"
 								" FROM pg_catalog.pg_depend d"
-								" WHERE d.objid OPERATOR(pg_catalog.=) ANY ($1)"
+								" WHERE d.objid IN (SELECT pg_catalog.unnest($1))"
 								" AND d.deptype NOT IN ('e', 'x', 'p')",
 								1, argtypes, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
