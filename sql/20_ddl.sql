@@ -57,9 +57,16 @@ CREATE OPERATOR regress_ddl.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = regre
 CREATE FOREIGN DATA WRAPPER regress_ddl_fdw;
 CREATE SERVER regress_ddl_server FOREIGN DATA WRAPPER regress_ddl_fdw;
 CREATE FOREIGN TABLE regress_ddl.remote (a int) SERVER regress_ddl_server;
+CREATE FUNCTION regress_ddl.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$;
+CREATE EVENT TRIGGER regress_ddl_evt ON ddl_command_end EXECUTE FUNCTION regress_ddl.on_ddl();
+SET client_min_messages = error;
+CREATE PUBLICATION regress_ddl_pub FOR TABLE regress_ddl.part;
+RESET client_min_messages;
 SELECT length(bac.schema_ddl('regress_ddl')) > 0 AS captured;
 SELECT * FROM bac.schema_ddl_info('regress_ddl') WHERE kind = 'uncaptured' ORDER BY ord;
 DROP FOREIGN TABLE regress_ddl.remote;
+DROP PUBLICATION regress_ddl_pub;
+DROP EVENT TRIGGER regress_ddl_evt;
 DROP SERVER regress_ddl_server;
 DROP FOREIGN DATA WRAPPER regress_ddl_fdw;
 DROP OPERATOR regress_ddl.=== (int, int);

@@ -263,8 +263,10 @@ BacCaptureSchemaDDL(Oid nspoid)
 							 (char *) lfirst(lc));
 		ereport(WARNING,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%d objects of schema \"%s\" cannot be captured",
-						list_length(uncaptured), cap.nspname),
+				 errmsg_plural("%d object of schema \"%s\" cannot be captured",
+							   "%d objects of schema \"%s\" cannot be captured",
+							   list_length(uncaptured),
+							   list_length(uncaptured), cap.nspname),
 				 errdetail("Not captured: %s.", detail.data),
 				 errhint("Back these objects up by other means, or recreate them after a restore.")));
 		pfree(detail.data);

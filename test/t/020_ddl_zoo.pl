@@ -34,7 +34,7 @@ $node->safe_psql('src', 'CREATE EXTENSION pg_bac');
 # the capture itself: no warning for the zoo, the extensions it needs
 ($ret, $out, $err) = $node->psql('src', "SELECT bac.schema_ddl('zoo') IS NOT NULL");
 is($out, 't', 'the zoo is captured');
-like($err, qr/WARNING:  1 objects of schema "zoo" cannot be captured/,
+like($err, qr/WARNING:  1 object of schema "zoo" cannot be captured/,
 	'the foreign data is reported in a warning');
 is($node->safe_psql('src',
 		"SELECT string_agg(name, ',' ORDER BY ord) FROM bac.schema_ddl_info('zoo') WHERE kind = 'extension'"),
