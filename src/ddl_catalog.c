@@ -45,6 +45,21 @@
 	" WHERE ext.classid = " cls " AND ext.objid = " oidexpr \
 	" AND ext.deptype = 'e') "
 
+/*
+ * Not named like an object of pg_catalog: the scripts name objects
+ * unqualified and pg_catalog comes first in search_path, so such an object
+ * cannot be captured (the uncaptured query lists it).
+ */
+#define NOT_SHADOWED_REL(c) \
+	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class shd WHERE shd.relnamespace = 11" \
+	" AND shd.relname = " c ".relname) "
+#define NOT_SHADOWED_TYPE(t) \
+	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type shd WHERE shd.typnamespace = 11" \
+	" AND shd.typname = " t ".typname) "
+#define NOT_SHADOWED_PROC(p) \
+	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc shd WHERE shd.pronamespace = 11" \
+	" AND shd.proname = " p ".proname AND shd.proargtypes = " p ".proargtypes) "
+
 /* not made by the system for another object (range constructors ...) */
 #define NOT_INTERNAL(cls, oidexpr) \
 	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend intl" \
@@ -187,7 +202,7 @@ C_NONE ", " C_NONE
 " LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype"
 " WHERE t.typnamespace = $1 AND t.typtype IN ('e', 'c', 'r', 'd')"
 " AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')"
-" AND " NOT_EXT(C_TYPE, "t.oid")
+" AND " NOT_EXT(C_TYPE, "t.oid") " AND " NOT_SHADOWED_TYPE("t")
 /* comments on composite type columns */
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 11, t.typname::pg_catalog.text,"
@@ -293,6 +308,7 @@ C_NONE ", " C_NONE
 " FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
 " LEFT JOIN pg_catalog.pg_aggregate ag ON ag.aggfnoid = p.oid"
 " WHERE p.pronamespace = $1 AND " NOT_EXT(C_PROC, "p.oid") " AND " NOT_INTERNAL(C_PROC, "p.oid")
+" AND " NOT_SHADOWED_PROC("p")
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 180, p.proname::pg_catalog.text,"
 ACL_SQL("CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END", ROUTINE_SIG,
@@ -300,6 +316,7 @@ ACL_SQL("CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END", ROUTINE_
 C_PROC ", p.oid"
 " FROM pg_catalog.pg_proc p"
 " WHERE p.pronamespace = $1 AND p.proacl IS NOT NULL AND " NOT_EXT(C_PROC, "p.oid")
+" AND " NOT_SHADOWED_PROC("p")
 " AND " NOT_INTERNAL(C_PROC, "p.oid");
 
 /* sequences that are not identity sequences (those come with the column) */
@@ -323,6 +340,7 @@ OWNER_SQL("'SEQUENCE ' || " RELNAME("c"), "c.relowner") " ||"
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid"
 " WHERE c.relnamespace = $1 AND c.relkind = 'S' AND NOT " IS_IDENTITY_SEQ("c.oid")
+" AND " NOT_SHADOWED_REL("c")
 " AND " NOT_EXT(C_CLASS, "c.oid")
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 180, c.relname::pg_catalog.text,"
@@ -436,6 +454,7 @@ OWNER_SQL(REL_KW " || " RELNAME("c"), "c.relowner") ","
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam"
 " WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'f') AND " NOT_EXT(C_CLASS, "c.oid")
+" AND " NOT_SHADOWED_REL("c")
 /* table flags after the data: row level security, replica identity */
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 130, c.relname::pg_catalog.text,"
@@ -498,6 +517,7 @@ OWNER_SQL("CASE c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW ' ELSE 'VIEW ' END ||
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_class c"
 " WHERE c.relnamespace = $1 AND c.relkind IN ('v', 'm') AND " NOT_EXT(C_CLASS, "c.oid")
+" AND " NOT_SHADOWED_REL("c")
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 170, c.relname::pg_catalog.text,"
 " 'REFRESH MATERIALIZED VIEW ' || " RELNAME("c") " || E';\\n',"
@@ -776,6 +796,18 @@ const char bac_ddl_uncaptured_query[] =
 " UNION ALL SELECT 'event trigger ' || pg_catalog.quote_ident(et.evtname) || ' (calls a function of the schema)'"
 "  FROM pg_catalog.pg_event_trigger et JOIN pg_catalog.pg_proc p ON p.oid = et.evtfoid"
 "  WHERE p.pronamespace = $1"
+" UNION ALL SELECT 'relation ' || pg_catalog.quote_ident(c.relname) || ' (pg_catalog has the same name,"
+" so the scripts could not name it)' FROM pg_catalog.pg_class c WHERE c.relnamespace = $1"
+"  AND EXISTS (SELECT 1 FROM pg_catalog.pg_class s WHERE s.relnamespace = 11 AND s.relname = c.relname)"
+" UNION ALL SELECT 'type ' || pg_catalog.quote_ident(t.typname) || ' (pg_catalog has the same name,"
+" so the scripts could not name it)' FROM pg_catalog.pg_type t WHERE t.typnamespace = $1"
+"  AND t.typrelid = 0"
+"  AND EXISTS (SELECT 1 FROM pg_catalog.pg_type s WHERE s.typnamespace = 11 AND s.typname = t.typname)"
+" UNION ALL SELECT 'function ' || pg_catalog.quote_ident(p.proname) || '(' ||"
+"  pg_catalog.pg_get_function_identity_arguments(p.oid) || ') (pg_catalog has the same signature,"
+" so the scripts could not name it)' FROM pg_catalog.pg_proc p WHERE p.pronamespace = $1"
+"  AND EXISTS (SELECT 1 FROM pg_catalog.pg_proc s WHERE s.pronamespace = 11 AND s.proname = p.proname"
+"  AND s.proargtypes = p.proargtypes)"
 " UNION ALL SELECT 'large objects owned by ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(n.nspowner)) ||"
 "  ' (' || (SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata l"
 "   WHERE l.lomowner = n.nspowner) || ')'"
