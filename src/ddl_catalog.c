@@ -249,6 +249,17 @@ C_TYPE ", t.oid"
 #define ROUTINE_KIND \
 	" CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END "
 
+/*
+ * pg_get_functiondef, with "SET search_path TO '<the schema>'" turned into
+ * "SET search_path FROM CURRENT": the scripts run with search_path set to
+ * the target schema, so a function pinned to its own schema stays pinned
+ * to it wherever it is restored.
+ */
+#define FUNCTIONDEF \
+	" pg_catalog.replace(pg_catalog.pg_get_functiondef(p.oid)," \
+	"  E'\\n SET search_path TO ' || pg_catalog.quote_literal(n.nspname) || E'\\n'," \
+	"  E'\\n SET search_path FROM CURRENT\\n') "
+
 static const char q_routines[] =
 "SELECT " C_PROC ", p.oid, CASE p.prokind WHEN 'a' THEN 25 ELSE 20 END,"
 " p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',"
@@ -297,7 +308,7 @@ static const char q_routines[] =
 " ELSE"
 "   'CREATE OR REPLACE ' || CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END ||"
 "   pg_catalog.quote_ident(p.proname) ||"
-"   pg_catalog.rtrim(pg_catalog.substr(pg_catalog.pg_get_functiondef(p.oid),"
+"   pg_catalog.rtrim(pg_catalog.substr(" FUNCTIONDEF ","
 "     pg_catalog.length('CREATE OR REPLACE ' || CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END ||"
 "       pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)) + 1),"
 "     E'\\n') || E';\\n'"
@@ -383,6 +394,20 @@ C_CLASS ", c.oid"
 /* is column a of table c written in its CREATE TABLE */
 #define COLUMN_WRITTEN " (a.attislocal OR c.relispartition) "
 
+/*
+ * A valid CHECK constraint k of table c is written inside CREATE TABLE,
+ * like pg_dump does, except when it calls a function of the schema and the
+ * table has no inheritance relatives: then it is a statement of its own,
+ * so that a function that reads the table (BEGIN ATOMIC) can come between.
+ */
+#define SEPARATE_CHECK \
+	" (NOT c.relispartition AND c.relkind = 'r'" \
+	"  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i" \
+	"   WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)" \
+	"  AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc f" \
+	"   ON d.refclassid = " C_PROC " AND f.oid = d.refobjid" \
+	"   WHERE d.classid = " C_CONSTR " AND d.objid = k.oid AND f.pronamespace = $1)) "
+
 /* tables: regular, unlogged, partitioned, partitions, inheritance children */
 static const char q_tables[] =
 "SELECT " C_CLASS ", c.oid, 40, c.relname::pg_catalog.text,"
@@ -396,7 +421,7 @@ static const char q_tables[] =
 "  ARRAY(SELECT E'\\n    CONSTRAINT ' || pg_catalog.quote_ident(k.conname) || ' ' ||"
 "     pg_catalog.pg_get_constraintdef(k.oid)"
 "   FROM pg_catalog.pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'c'"
-"     AND k.convalidated AND (k.conislocal OR c.relispartition)"
+"     AND k.convalidated AND (k.conislocal OR c.relispartition) AND NOT " SEPARATE_CHECK
 "   ORDER BY k.conname), ','), '') || E'\\n)' ||"
 " CASE WHEN NOT c.relispartition AND EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid)"
 "   THEN E'\\nINHERITS (' || (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::pg_catalog.text, ', '"
@@ -449,7 +474,7 @@ COMMENT_SQL(REL_KW " || " RELNAME("c"), C_CLASS, "c.oid", "0") " ||"
 "  FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_description dsc ON dsc.classoid = " C_CONSTR
 "   AND dsc.objoid = k.oid AND dsc.objsubid = 0"
 "  WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.convalidated"
-"   AND (k.conislocal OR c.relispartition)), '') ||"
+"   AND (k.conislocal OR c.relispartition) AND NOT " SEPARATE_CHECK "), '') ||"
 OWNER_SQL(REL_KW " || " RELNAME("c"), "c.relowner") ","
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam"
@@ -468,6 +493,17 @@ C_CLASS ", c.oid"
 " FROM pg_catalog.pg_class c"
 " WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'm') AND " NOT_EXT(C_CLASS, "c.oid")
 " AND (c.relrowsecurity OR c.relforcerowsecurity OR c.relreplident IN ('f', 'n'))"
+/* CHECK constraints that call the schema's functions, see SEPARATE_CHECK */
+" UNION ALL "
+"SELECT " C_CONSTR ", k.oid, 45, k.conname || ' ' || c.relname,"
+" 'ALTER TABLE ONLY ' || " RELNAME("c") " || ' ADD CONSTRAINT ' || pg_catalog.quote_ident(k.conname) ||"
+" ' ' || pg_catalog.pg_get_constraintdef(k.oid) || E';\\n' ||"
+COMMENT_SQL("'CONSTRAINT ' || pg_catalog.quote_ident(k.conname) || ' ON ' || " RELNAME("c"),
+			C_CONSTR, "k.oid", "0") ","
+C_NONE ", " C_NONE
+" FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid"
+" WHERE c.relnamespace = $1 AND k.contype = 'c' AND k.convalidated AND k.conislocal"
+" AND " NOT_EXT(C_CLASS, "c.oid") " AND " NOT_SHADOWED_REL("c") " AND " SEPARATE_CHECK
 /* column defaults (not generated columns): their own items */
 " UNION ALL "
 "SELECT " C_ATTRDEF ", ad.oid, 50, c.relname || '.' || a.attname,"

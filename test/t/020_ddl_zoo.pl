@@ -66,6 +66,8 @@ my $expected = dump_schema($node, 'src', '--schema-only', 'zoo');
 $expected =~ s/\bzoo\./zoo2./g;
 $expected =~ s/(Schema|Name): zoo;/$1: zoo2;/g;
 $expected =~ s/SCHEMA zoo\b/SCHEMA zoo2/g;
+# a function pinned to its schema (SET search_path) follows it
+$expected =~ s/SET search_path TO 'zoo'/SET search_path TO 'zoo2'/g;
 compare_dumps(dump_schema($node, 'dst2', '--schema-only', 'zoo2'),
 	$expected, 'pg_dump of the relocated copy equals the original, renamed');
 
