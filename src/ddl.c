@@ -155,9 +155,14 @@ BacCaptureSchemaDDL(Oid nspoid)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/* deparse with the schema alone in search_path: own names unqualified */
+	/*
+	 * Deparse with the schema alone in search_path, so that its own names
+	 * come out unqualified; pg_temp goes last so that a temporary table of
+	 * the session cannot hide one of the schema's.
+	 */
 	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", quote_identifier(cap.nspname),
+	(void) set_config_option("search_path",
+							 psprintf("%s, pg_temp", quote_identifier(cap.nspname)),
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 
