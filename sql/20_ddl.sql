@@ -38,8 +38,12 @@ RESET ROLE;
 RESET search_path;
 
 -- the scripts: relocatable, the schema named only through current_schema()
+\pset format unaligned
+\pset tuples_only on
 SELECT bac.schema_ddl('regress_ddl', 'pre-data');
 SELECT bac.schema_ddl('regress_ddl', 'post-data');
+\pset format aligned
+\pset tuples_only off
 SELECT bac.schema_ddl('regress_ddl') =
 	bac.schema_ddl('regress_ddl', 'pre-data') || bac.schema_ddl('regress_ddl', 'post-data')
 	AS both_sections;

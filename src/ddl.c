@@ -323,6 +323,8 @@ DdlRunItemQuery(DdlCapture *cap, const char *query)
 		DdlAddItem(cap, classid, objid, prio, sortkey ? sortkey : "", sql,
 				   dep_classid, dep_objid);
 	}
+	/* the items hold copies: give the rows back now, not at SPI_finish */
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*

@@ -771,7 +771,9 @@ const char bac_ddl_alias_query[] =
 /*
  * Extensions the schema needs: those its objects depend on (directly or
  * through an array type), and those installed into the schema itself.
- * Returns the CREATE EXTENSION statement and the name.
+ * Returns a statement that creates the extension unless it exists (quietly:
+ * CREATE EXTENSION IF NOT EXISTS would raise a NOTICE on every restore),
+ * and the name.
  */
 const char bac_ddl_extension_query[] =
 "WITH used AS ("
@@ -788,11 +790,13 @@ const char bac_ddl_extension_query[] =
 "  UNION"
 "  SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extnamespace = $1"
 ")"
-" SELECT CASE WHEN e.extnamespace = $1 THEN"
-"   'DO $bac$BEGIN EXECUTE pg_catalog.format(''CREATE EXTENSION IF NOT EXISTS %I WITH SCHEMA %I'', ' ||"
-"   pg_catalog.quote_literal(e.extname) || E', pg_catalog.current_schema()); END$bac$;\\n'"
-" ELSE 'CREATE EXTENSION IF NOT EXISTS ' || pg_catalog.quote_ident(e.extname) || ' WITH SCHEMA ' ||"
-"   pg_catalog.quote_ident(n.nspname) || E';\\n' END, e.extname::pg_catalog.text"
+" SELECT 'DO $bac$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = ' ||"
+"   pg_catalog.quote_literal(e.extname) || ') THEN EXECUTE pg_catalog.format(' ||"
+"   pg_catalog.quote_literal('CREATE EXTENSION %I WITH SCHEMA %I') || ', ' ||"
+"   pg_catalog.quote_literal(e.extname) || ', ' ||"
+"   CASE WHEN e.extnamespace = $1 THEN 'pg_catalog.current_schema()'"
+"     ELSE pg_catalog.quote_literal(n.nspname) END || E'); END IF; END$bac$;\\n',"
+"   e.extname::pg_catalog.text"
 " FROM used JOIN pg_catalog.pg_extension e ON e.oid = used.extoid"
 " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
 " ORDER BY e.extname";
