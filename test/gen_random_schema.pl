@@ -304,7 +304,8 @@ for my $t (1 .. 1 + rnd(5))
 		my $expr = $c->{type} eq 'text' && chance(0.4) ? "lower(" . qi($c->{name}) . ")" : qi($c->{name});
 		$expr .= pick('', ' DESC', ' NULLS FIRST', ' DESC NULLS LAST');
 		my $other = pick(@ix);
-		emit("CREATE " . (chance(0.2) ? "UNIQUE " : "") . "INDEX " . qi(newname('ix')) . " ON " . qi($tn)
+		# (a unique index on a partitioned table would need the partition key)
+		emit("CREATE " . (chance(0.2) && !$tables[-1]{partitioned} ? "UNIQUE " : "") . "INDEX " . qi(newname('ix')) . " ON " . qi($tn)
 			  . " (" . $expr . ")"
 			  . (chance(0.2) && $other ne $c ? " INCLUDE (" . qi($other->{name}) . ")" : "")
 			  . (chance(0.2) ? " WITH (fillfactor = 70)" : "")
