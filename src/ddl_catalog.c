@@ -330,6 +330,35 @@ C_PROC ", p.oid"
 " AND " NOT_SHADOWED_PROC("p")
 " AND " NOT_INTERNAL(C_PROC, "p.oid");
 
+/* an operator as OPERATOR(schema.name) unless it is one of ours */
+#define OPERATOR_NAME(oid) \
+	" (SELECT CASE WHEN o2.oprnamespace = $1 THEN o2.oprname ELSE 'OPERATOR(' ||" \
+	"  pg_catalog.quote_ident(n2.nspname) || '.' || o2.oprname || ')' END" \
+	"  FROM pg_catalog.pg_operator o2 JOIN pg_catalog.pg_namespace n2 ON n2.oid = o2.oprnamespace" \
+	"  WHERE o2.oid = " oid ") "
+#define OPERATOR_SIG \
+	" o.oprname || '(' || CASE WHEN o.oprleft = 0 THEN 'NONE'" \
+	" ELSE pg_catalog.format_type(o.oprleft, NULL) END || ', ' ||" \
+	" pg_catalog.format_type(o.oprright, NULL) || ')' "
+
+/* operators (shells, made by a COMMUTATOR or NEGATOR clause, come along) */
+static const char q_operators[] =
+"SELECT 2617::pg_catalog.oid, o.oid, 22, " OPERATOR_SIG ","
+" 'CREATE OPERATOR ' || o.oprname || E' (\\n    FUNCTION = ' || o.oprcode::pg_catalog.regproc::pg_catalog.text ||"
+" CASE WHEN o.oprleft <> 0 THEN E',\\n    LEFTARG = ' || pg_catalog.format_type(o.oprleft, NULL) ELSE '' END ||"
+" E',\\n    RIGHTARG = ' || pg_catalog.format_type(o.oprright, NULL) ||"
+" CASE WHEN o.oprcom <> 0 THEN E',\\n    COMMUTATOR = ' || " OPERATOR_NAME("o.oprcom") " ELSE '' END ||"
+" CASE WHEN o.oprnegate <> 0 THEN E',\\n    NEGATOR = ' || " OPERATOR_NAME("o.oprnegate") " ELSE '' END ||"
+" CASE WHEN o.oprrest <> 0 THEN E',\\n    RESTRICT = ' || o.oprrest::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+" CASE WHEN o.oprjoin <> 0 THEN E',\\n    JOIN = ' || o.oprjoin::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+" CASE WHEN o.oprcanhash THEN E',\\n    HASHES' ELSE '' END ||"
+" CASE WHEN o.oprcanmerge THEN E',\\n    MERGES' ELSE '' END || E'\\n);\\n' ||"
+COMMENT_SQL("'OPERATOR ' || " OPERATOR_SIG, "2617::pg_catalog.oid", "o.oid", "0") " ||"
+OWNER_SQL("'OPERATOR ' || " OPERATOR_SIG, "o.oprowner") ","
+C_NONE ", " C_NONE
+" FROM pg_catalog.pg_operator o"
+" WHERE o.oprnamespace = $1 AND o.oprcode <> 0 AND " NOT_EXT("2617::pg_catalog.oid", "o.oid");
+
 /* sequences that are not identity sequences (those come with the column) */
 #define IS_IDENTITY_SEQ(s) \
 	" EXISTS (SELECT 1 FROM pg_catalog.pg_depend sd WHERE sd.classid = " C_CLASS \
@@ -812,8 +841,9 @@ const char bac_ddl_uncaptured_query[] =
 "  WHERE t.typnamespace = $1 AND t.typtype = 'b' AND t.typelem <> 0"
 "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)"
 "  AND " NOT_EXT(C_TYPE, "t.oid")
-" UNION ALL SELECT 'operator ' || o.oid::pg_catalog.regoperator::pg_catalog.text"
-"  FROM pg_catalog.pg_operator o WHERE o.oprnamespace = $1 AND " NOT_EXT("2617::pg_catalog.oid", "o.oid")
+" UNION ALL SELECT 'operator ' || o.oid::pg_catalog.regoperator::pg_catalog.text || ' (a shell: never defined)'"
+"  FROM pg_catalog.pg_operator o WHERE o.oprnamespace = $1 AND o.oprcode = 0"
+"  AND " NOT_EXT("2617::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'operator class ' || pg_catalog.quote_ident(o.opcname) FROM pg_catalog.pg_opclass o"
 "  WHERE o.opcnamespace = $1 AND " NOT_EXT("2616::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'operator family ' || pg_catalog.quote_ident(o.opfname) FROM pg_catalog.pg_opfamily o"
@@ -870,6 +900,7 @@ const char *const bac_ddl_item_queries[] = {
 	q_collations,
 	q_types,
 	q_routines,
+	q_operators,
 	q_sequences,
 	q_tables,
 	q_views,
