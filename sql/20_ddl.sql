@@ -53,6 +53,8 @@ SELECT * FROM bac.schema_ddl_info('regress_ddl') ORDER BY kind, ord;
 SELECT bac.schema_ddl(NULL);
 SELECT bac.schema_ddl('regress_ddl', 'data');
 SELECT bac.schema_ddl('no_such_schema');
+SELECT bac.schema_ddl('pg_catalog');
+SELECT bac.schema_ddl('information_schema');
 SELECT * FROM bac.schema_ddl_info(NULL);
 
 -- objects that cannot be captured: listed, and a WARNING

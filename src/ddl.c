@@ -21,6 +21,8 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/catalog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -139,6 +141,16 @@ BacCaptureSchemaDDL(Oid nspoid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_SCHEMA),
 				 errmsg("schema with OID %u does not exist", nspoid)));
+
+	if (IsCatalogNamespace(nspoid) || IsToastNamespace(nspoid) ||
+		isAnyTempNamespace(nspoid) ||
+		strcmp(cap.nspname, "information_schema") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
+				 errmsg("cannot capture the definition of system schema \"%s\"",
+						cap.nspname),
+				 errdetail("System and temporary schemas are not service schemas."),
+				 errhint("Name the schema of a service.")));
 
 	workcxt = AllocSetContextCreate(callercxt, "pg_bac DDL capture",
 									ALLOCSET_DEFAULT_SIZES);
