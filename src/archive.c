@@ -79,6 +79,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "commands/dbcommands.h"
 #include "common/cryptohash.h"
 #include "common/jsonapi.h"
 #include "fmgr.h"
@@ -966,7 +967,8 @@ BacStrcmpList(const ListCell *a, const ListCell *b)
 
 /*
  * BacListSnapshots
- *		The manifests of every valid snapshot in the archive, sorted by id.
+ *		The manifests of every valid snapshot of the current database in
+ *		the archive, sorted by id.
  *		Directories without a readable manifest are skipped with a WARNING;
  *		temporary directories are never listed.
  */
@@ -1008,6 +1010,9 @@ BacListSnapshots(const char *archive)
 					 errmsg("skipping snapshot directory \"%s\": no valid manifest", sdir)));
 			continue;
 		}
+		/* the archive directory is per cluster; list this database's */
+		if (strcmp(m->database, get_database_name(MyDatabaseId)) != 0)
+			continue;
 		result = lappend(result, m);
 	}
 	return result;

@@ -277,7 +277,13 @@ BacResolveServices(ArrayType *services)
 					 errdetail("bac.snapshot() with no list of services snapshots every registered service."),
 					 errhint("Register services with bac.register_service().")));
 		for (i = 0; i < (int) SPI_processed; i++)
-			names = lappend(names, BacSpiText(i, 1, cxt));
+		{
+			char	   *v = BacSpiText(i, 1, cxt);
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			names = lappend(names, v);
+			MemoryContextSwitchTo(old);
+		}
 	}
 
 	foreach(lc, names)
@@ -308,7 +314,12 @@ BacResolveServices(ArrayType *services)
 					 errmsg("service \"%s\" is not registered", name),
 					 errdetail("bac.snapshot() takes registered services only."),
 					 errhint("See bac.services for the registered services, or register it with bac.register_service().")));
-		result = lappend(result, s);
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			result = lappend(result, s);
+			MemoryContextSwitchTo(old);
+		}
 	}
 	SPI_finish();
 
@@ -656,6 +667,8 @@ bac_snapshot(PG_FUNCTION_ARGS)
 		int			ti;
 
 		/* --- what the instant is, read under the snapshot --- */
+		MemoryContext fncxt = CurrentMemoryContext;
+
 		SPI_connect();
 		if (SPI_execute("SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text,"
 						" (CASE WHEN pg_catalog.pg_is_in_recovery()"
@@ -668,19 +681,19 @@ bac_snapshot(PG_FUNCTION_ARGS)
 						"  THEN true ELSE false END",
 						true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the snapshot's identity");
-		txid_snapshot = BacSpiText(0, 1, fcinfo->flinfo->fn_mcxt);
-		wal_lsn = BacSpiText(0, 2, CurrentMemoryContext);
-		sysid = BacSpiText(0, 3, CurrentMemoryContext);
-		dbname = BacSpiText(0, 4, CurrentMemoryContext);
-		server_version = BacSpiText(0, 5, CurrentMemoryContext);
-		if (strcmp(BacSpiText(0, 6, CurrentMemoryContext), "t") == 0)
+		txid_snapshot = BacSpiText(0, 1, fncxt);
+		wal_lsn = BacSpiText(0, 2, fncxt);
+		sysid = BacSpiText(0, 3, fncxt);
+		dbname = BacSpiText(0, 4, fncxt);
+		server_version = BacSpiText(0, 5, fncxt);
+		if (strcmp(BacSpiText(0, 6, fncxt), "t") == 0)
 		{
 			/* the links as they are at the instant */
 			if (SPI_execute("SELECT pg_catalog.coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(l)),"
 							" '[]'::pg_catalog.jsonb)::pg_catalog.text FROM bac.links l",
 							true, 0) != SPI_OK_SELECT)
 				elog(ERROR, "could not read bac.links");
-			links = BacSpiText(0, 1, CurrentMemoryContext);
+			links = BacSpiText(0, 1, fncxt);
 		}
 		SPI_finish();
 		if (txid_snapshot == NULL || wal_lsn == NULL)
