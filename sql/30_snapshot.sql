@@ -109,7 +109,9 @@ SET ROLE snap_team;
 SELECT services, rows FROM bac.snapshot(ARRAY['snap_a'], label => 'regress team');
 -- the team sees only the snapshots of its own schema
 SELECT label, services FROM bac.snapshots() ORDER BY snapshot_id;
+\set VERBOSITY sqlstate
 SELECT bac.drop_snapshot(:'one');
+\set VERBOSITY default
 RESET ROLE;
 
 -- prune: keep the newest two of ours, then drop the rest

@@ -202,7 +202,7 @@ BacSnapshotDirectory(const char *snapshot_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("snapshot \"%s\" does not exist", snapshot_id),
-				 errdetail("There is no snapshot with this id in \"%s\".", archive),
+				 errdetail("The archive directory has no snapshot with this id."),
 				 errhint("Use a snapshot_id listed by bac.snapshots().")));
 	return dir;
 }

@@ -100,13 +100,18 @@ typedef struct BacCopyShared
 
 PGDLLEXPORT void bac_copy_worker_main(dsm_segment *seg, shm_toc *toc);
 
+/* in the leader during BacRunCopyTasks: locks the caller held before */
+static List *bac_preheld = NIL;
+
 /*
  * BacReleaseRelationLocks
- *		Drop every AccessShareLock this process holds on a relation and on
- *		its indexes (the planner locks those for a slice's query).
+ *		Drop every AccessShareLock this process took on a relation and on
+ *		its indexes (the planner locks those for a slice's query).  Locks
+ *		the caller's transaction held before the snapshot began (preheld,
+ *		OIDs) are the caller's: they are left alone.
  */
 void
-BacReleaseRelationLocks(Oid relid)
+BacReleaseRelationLocks(Oid relid, List *preheld)
 {
 	List	   *oids = NIL;
 	Relation	rel;
@@ -124,9 +129,14 @@ BacReleaseRelationLocks(Oid relid)
 		Oid			oid = lfirst_oid(lc);
 		LOCKTAG		tag;
 
+		if (list_member_oid(preheld, oid))
+			continue;
 		SET_LOCKTAG_RELATION(tag, MyDatabaseId, oid);
 		while (LockHeldByMe(&tag, AccessShareLock))
-			UnlockRelationOid(oid, AccessShareLock);
+		{
+			if (!LockRelease(&tag, AccessShareLock, false))
+				break;
+		}
 	}
 	list_free(oids);
 }
@@ -418,7 +428,7 @@ BacRunTask(BacCopyShared *shared, BacSharedTask *t)
 							 NIL, options);
 		rows = DoCopyTo(cstate);
 		EndCopyTo(cstate);
-		BacReleaseRelationLocks(t->relid);
+		BacReleaseRelationLocks(t->relid, bac_preheld);
 	}
 	free_parsestate(pstate);
 
@@ -522,7 +532,8 @@ BacReportDone(BacCopyShared *shared, BacCopyTask *tasks, int ntasks,
  */
 void
 BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables, int workers,
-				BacCompression compression, BacTableDoneCallback cb, void *arg)
+				BacCompression compression, List *preheld,
+				BacTableDoneCallback cb, void *arg)
 {
 	Size		text_len = 0;
 	Size		size;
@@ -544,6 +555,7 @@ BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables, int workers,
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_bac copy task",
 								ALLOCSET_DEFAULT_SIZES);
+	bac_preheld = preheld;
 	PG_TRY();
 	{
 		if (workers > 1 && ntasks > 1)
@@ -635,12 +647,14 @@ BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables, int workers,
 		 * it any more.
 		 */
 		HOLD_INTERRUPTS();
+		bac_preheld = NIL;
 		if (pcxt)
 			DestroyParallelContext(pcxt);
 		RESUME_INTERRUPTS();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	bac_preheld = NIL;
 	MemoryContextDelete(cxt);
 	pfree(remaining);
 }

@@ -192,8 +192,9 @@ typedef void (*BacTableDoneCallback) (int table_index, void *arg);
 
 extern void BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables,
 							int workers, BacCompression compression,
+							List *preheld,
 							BacTableDoneCallback cb, void *arg);
-extern void BacReleaseRelationLocks(Oid relid);
+extern void BacReleaseRelationLocks(Oid relid, List *preheld);
 
 extern BacDataReader *BacDataReaderOpen(const char *path,
 										BacCompression compression);

@@ -65,6 +65,7 @@
 
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -75,12 +76,14 @@
 #include "storage/bufmgr.h"
 #include "storage/fd.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -123,6 +126,7 @@ typedef struct SnapService
 
 typedef struct SnapState
 {
+	List	   *preheld;		/* relations the caller had locked before */
 	List	   *services;		/* SnapService * */
 	SnapTable  *tables;
 	int			ntables;
@@ -220,6 +224,8 @@ BacResolveServices(ArrayType *services)
 	List	   *result = NIL;
 	ListCell   *lc;
 	int			i;
+	Oid			save_userid;
+	int			save_sec;
 
 	if (services != NULL)
 	{
@@ -256,6 +262,15 @@ BacResolveServices(ArrayType *services)
 		}
 	}
 
+	/*
+	 * The registry is the extension's own table: read it with the
+	 * bootstrap superuser's rights, so that a schema owner granted EXECUTE
+	 * needs no grant on it (privileges are checked per schema below).
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 	SPI_connect();
 	if (!OidIsValid(get_relname_relid("service", get_namespace_oid("bac", false))))
 		ereport(ERROR,
@@ -322,6 +337,7 @@ BacResolveServices(ArrayType *services)
 		}
 	}
 	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
 
 	i = 0;
 	foreach(lc, result)
@@ -343,6 +359,23 @@ BacResolveServices(ArrayType *services)
 }
 
 /*
+ * BacNamespaceArray
+ *		The schemas' OIDs as an oid[] datum.
+ */
+static Datum
+BacNamespaceArray(List *services)
+{
+	Datum	   *oids = palloc(sizeof(Datum) * Max(list_length(services), 1));
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, services)
+		oids[i++] = ObjectIdGetDatum(((SnapService *) lfirst(lc))->nspoid);
+	return PointerGetDatum(construct_array(oids, i, OIDOID, sizeof(Oid), true,
+										   TYPALIGN_INT));
+}
+
+/*
  * BacSchemaRelations
  *		OIDs of the relations of the services' schemas that a snapshot locks,
  *		sorted, as the current catalog snapshot shows them.
@@ -351,15 +384,9 @@ static List *
 BacSchemaRelations(List *services)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Datum	   *oids = palloc(sizeof(Datum) * list_length(services));
-	ArrayType  *arr;
+	Datum		arr = BacNamespaceArray(services);
 	List	   *result = NIL;
-	ListCell   *lc;
-	int			i = 0;
-
-	foreach(lc, services)
-		oids[i++] = ObjectIdGetDatum(((SnapService *) lfirst(lc))->nspoid);
-	arr = construct_array(oids, i, OIDOID, sizeof(Oid), true, TYPALIGN_INT);
+	int			i;
 
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT c.oid FROM pg_catalog.pg_class c"
@@ -367,7 +394,7 @@ BacSchemaRelations(List *services)
 							  " AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')"
 							  " ORDER BY c.oid",
 							  1, (Oid[]) {OIDARRAYOID},
-							  (Datum[]) {PointerGetDatum(arr)},
+							  (Datum[]) {arr},
 							  NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the relations of the services");
 	for (i = 0; i < (int) SPI_processed; i++)
@@ -380,6 +407,46 @@ BacSchemaRelations(List *services)
 
 		result = lappend_oid(result, oid);
 		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return result;
+}
+
+/*
+ * BacPreheldLocks
+ *		Relations (indexes included) of the schemas on which the caller's
+ *		transaction holds an AccessShareLock already.
+ */
+static List *
+BacPreheldLocks(List *services)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		arr = BacNamespaceArray(services);
+	List	   *result = NIL;
+	int			i;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT c.oid FROM pg_catalog.pg_class c"
+							  " WHERE c.relnamespace OPERATOR(pg_catalog.=) ANY ($1)",
+							  1, (Oid[]) {OIDARRAYOID}, (Datum[]) {arr},
+							  NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the relations of the services");
+	for (i = 0; i < (int) SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1,
+														 &isnull));
+		LOCKTAG		tag;
+
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, oid);
+		if (LockHeldByMe(&tag, AccessShareLock))
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			result = lappend_oid(result, oid);
+			MemoryContextSwitchTo(old);
+		}
 	}
 	SPI_finish();
 	return result;
@@ -533,7 +600,7 @@ BacTableDone(int table_index, void *arg)
 	SnapTable  *t = &st->tables[table_index];
 	SnapService *s = list_nth(st->services, t->service_index);
 
-	BacReleaseRelationLocks(t->relid);
+	BacReleaseRelationLocks(t->relid, st->preheld);
 	t->released = true;
 	ereport(NOTICE,
 			(errmsg("snapshot: table %s.%s copied",
@@ -606,6 +673,12 @@ bac_snapshot(PG_FUNCTION_ARGS)
 	memset(&st, 0, sizeof(st));
 	st.services = BacResolveServices(services_arg);
 	archive = BacArchiveDirectory(true);
+
+	/*
+	 * Locks the caller's transaction already holds on the schemas'
+	 * relations and indexes stay: they are not ours to release early.
+	 */
+	st.preheld = BacPreheldLocks(st.services);
 
 	/* --- locks first, then the snapshot (see the head comment) --- */
 	for (attempt = 0;; attempt++)
@@ -688,12 +761,27 @@ bac_snapshot(PG_FUNCTION_ARGS)
 		server_version = BacSpiText(0, 5, fncxt);
 		if (strcmp(BacSpiText(0, 6, fncxt), "t") == 0)
 		{
+			Oid			save_userid;
+			int			save_sec;
+
+			GetUserIdAndSecContext(&save_userid, &save_sec);
+			SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+								   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+								   SECURITY_RESTRICTED_OPERATION);
 			/* the links as they are at the instant */
-			if (SPI_execute("SELECT pg_catalog.coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(l)),"
-							" '[]'::pg_catalog.jsonb)::pg_catalog.text FROM bac.links l",
-							true, 0) != SPI_OK_SELECT)
+			/* only links touching the snapshot's schemas */
+			if (SPI_execute_with_args("SELECT pg_catalog.coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(l)),"
+									  " '[]'::pg_catalog.jsonb)::pg_catalog.text FROM bac.links l"
+									  " WHERE EXISTS (SELECT FROM pg_catalog.pg_class c"
+									  "  WHERE c.relnamespace OPERATOR(pg_catalog.=) ANY ($1)"
+									  "  AND (c.oid OPERATOR(pg_catalog.=) l.from_table::pg_catalog.regclass::pg_catalog.oid"
+									  "   OR c.oid OPERATOR(pg_catalog.=) l.to_table::pg_catalog.regclass::pg_catalog.oid))",
+									  1, (Oid[]) {OIDARRAYOID},
+									  (Datum[]) {BacNamespaceArray(st.services)},
+									  NULL, true, 0) != SPI_OK_SELECT)
 				elog(ERROR, "could not read bac.links");
 			links = BacSpiText(0, 1, fncxt);
+			SetUserIdAndSecContext(save_userid, save_sec);
 		}
 		SPI_finish();
 		if (txid_snapshot == NULL || wal_lsn == NULL)
@@ -757,6 +845,27 @@ bac_snapshot(PG_FUNCTION_ARGS)
 				}
 				rel = table_open(relid, NoLock);
 				t->name = pstrdup(RelationGetRelationName(rel));
+
+				/*
+				 * BeginCopyTo checks no privileges: a schema owner must
+				 * still be allowed to read every table of the schema, and
+				 * not be subject to row-level security (rows it cannot see
+				 * would silently be missing from the snapshot).
+				 */
+				if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+					ereport(ERROR,
+							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							 errmsg("permission denied to snapshot table %s.%s",
+									quote_identifier(s->schema), quote_identifier(t->name)),
+							 errdetail("A snapshot reads every table of the service's schema."),
+							 errhint("Grant SELECT on the table to the role taking the snapshot, or run it as a superuser.")));
+				if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+					ereport(ERROR,
+							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							 errmsg("row-level security hides rows of table %s.%s from the role taking the snapshot",
+									quote_identifier(s->schema), quote_identifier(t->name)),
+							 errdetail("A snapshot must contain every row."),
+							 errhint("Take the snapshot as a superuser, the table owner, or a role with BYPASSRLS.")));
 				t->has_data = (rel->rd_rel->relkind == RELKIND_RELATION);
 				if (t->has_data)
 					nblocks = RelationGetNumberOfBlocks(rel);
@@ -835,7 +944,7 @@ bac_snapshot(PG_FUNCTION_ARGS)
 					data = true;
 			}
 			if (!data)
-				BacReleaseRelationLocks(oid);
+				BacReleaseRelationLocks(oid, st.preheld);
 		}
 
 		/* biggest tasks first, so the processes finish together */
@@ -854,7 +963,7 @@ bac_snapshot(PG_FUNCTION_ARGS)
 
 		/* --- the data, under the same active snapshot --- */
 		BacRunCopyTasks(tasks, ntasks, st.ntables, workers, compression,
-						BacTableDone, &st);
+						st.preheld, BacTableDone, &st);
 		for (i = 0; i < ntasks; i++)
 		{
 			SnapTable  *t = &st.tables[tasks[i].table_index];
