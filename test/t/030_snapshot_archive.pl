@@ -6,6 +6,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Cwd ();
 use BacSnapshotTest;
 
 my $node = bac_node('archive');
@@ -73,6 +74,18 @@ for my $comp ('none', 'zstd')
 	rename("$dir/alpha/pre-data.sql.gone", "$dir/alpha/pre-data.sql");
 }
 
+# change bac.archive_directory and wait until new sessions see it
+sub set_archive
+{
+	my ($dir) = @_;
+	$node->append_conf('postgresql.conf', "bac.archive_directory = '$dir'");
+	$node->reload;
+	$node->poll_query_until($db,
+		"LOAD 'pg_bac'; SELECT current_setting('bac.archive_directory') = '$dir'",
+		"LOAD\nt")
+	  or die "bac.archive_directory was not reloaded";
+}
+
 # leftovers of a crashed snapshot: a temporary directory of a dead backend
 # is removed, a directory without manifest is never listed
 my $before = $node->safe_psql($db, 'SELECT count(*) FROM bac.snapshots()');
@@ -87,11 +100,10 @@ ok(!-e "$archive/.tmp-20200101T000000.000000Z.999999",
 rmdir "$archive/20200101T000000.000001Z";
 
 # an archive directory that cannot be written: clean error, nothing left
-my $ro = $node->basedir . '/readonly';
+my $ro = Cwd::abs_path($node->basedir) . '/readonly';
 mkdir $ro or die;
 chmod 0500, $ro;
-$node->append_conf('postgresql.conf', "bac.archive_directory = '$ro'");
-$node->reload;
+set_archive($ro);
 ($ret, $out, $err) = $node->psql($db, "SELECT * FROM bac.snapshot()");
 isnt($ret, 0, 'snapshot into a read-only archive directory fails');
 like($err, qr/could not create directory/, 'with a clear message');
@@ -100,16 +112,14 @@ is(scalar(grep { !/^\.\.?$/ } readdir $dh), 0, 'and leaves nothing behind');
 closedir $dh;
 
 # an archive "directory" that is a file
-my $file = $node->basedir . '/a_file';
+my $file = Cwd::abs_path($node->basedir) . '/a_file';
 open(my $fh, '>', $file); print $fh "x"; close $fh;
-$node->append_conf('postgresql.conf', "bac.archive_directory = '$file'");
-$node->reload;
+set_archive($file);
 ($ret, $out, $err) = $node->psql($db, "SELECT * FROM bac.snapshot()");
 like($err, qr/is not a directory/, 'an archive path that is a file is refused');
 
 # a missing archive directory is created 0700, relative to the data directory
-$node->append_conf('postgresql.conf', "bac.archive_directory = 'new_archive/sub'");
-$node->reload;
+set_archive('new_archive/sub');
 $node->safe_psql($db, "SELECT * FROM bac.snapshot(ARRAY['beta'])");
 my $new = $node->data_dir . '/new_archive/sub';
 ok(-d $new, 'a missing archive directory is created');

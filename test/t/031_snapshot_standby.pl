@@ -43,7 +43,7 @@ is($rows, 122000, 'the standby snapshot has every row the primary committed');
 is($tables, 2, 'and both tables');
 is($standby->safe_psql($db,
 		"SELECT in_recovery || ' ' || (wal_lsn >= '$lsn_before') || ' ' || label FROM bac.snapshots() WHERE snapshot_id = '$id'"),
-	't t on standby', 'manifest records recovery, the replay LSN and the label');
+	'true true on standby', 'manifest records recovery, the replay LSN and the label');
 is($standby->safe_psql($db,
 		"SELECT count(*) FILTER (WHERE NOT ok) || '/' || count(*) FROM bac.verify_snapshot('$id')"),
 	'0/7', 'every file of the standby snapshot verifies');
