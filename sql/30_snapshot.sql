@@ -2,13 +2,6 @@
 -- (runs in the regression cluster; the archive is pg_bac under its data
 -- directory).  Every snapshot made here is dropped at the end.
 
--- TEMPORARY fixture until the registry lands: the table it will create
-SET client_min_messages = warning;
-CREATE TABLE IF NOT EXISTS bac.service (service name PRIMARY KEY,
-  schema_name name NOT NULL UNIQUE, owner regrole, service_group name,
-  registered_at timestamptz DEFAULT now());
-RESET client_min_messages;
-
 CREATE SCHEMA snap_a;
 CREATE SCHEMA snap_b;
 CREATE TABLE snap_a.orders (id int PRIMARY KEY, note text, amount numeric,
@@ -20,7 +13,7 @@ INSERT INTO snap_a.orders (id, note, amount, at)
 CREATE TABLE snap_b.shipments (id int PRIMARY KEY, order_id int, addr text);
 INSERT INTO snap_b.shipments SELECT i, i, 'street ' || i FROM generate_series(1, 300) i;
 CREATE TABLE snap_b.empty (x int);
-INSERT INTO bac.service (service, schema_name) VALUES ('snap_a', 'snap_a'), ('snap_b', 'snap_b');
+SELECT bac.register_service('snap_a'), bac.register_service('snap_b');
 
 -- one snapshot of both services
 SELECT label, services, tables, rows, bytes > 0 AS has_bytes,
@@ -39,7 +32,11 @@ SELECT label, services, tables, rows, compression, workers, format,
 SELECT file, ok FROM bac.verify_snapshot(:'one') ORDER BY file;
 
 -- the data files are COPY text of the rows, generated columns left out
-SELECT pg_read_file('pg_bac/' || :'one' || '/snap_b/data/001.copy', 0, 30);
+SELECT f #>> '{}' AS shipments_file FROM jsonb_path_query(
+  pg_read_file('pg_bac/' || :'one' || '/manifest.json')::jsonb,
+  '$.services[*].tables[*] ? (@.table == "shipments").files[0]') f \gset
+SELECT :'shipments_file' AS shipments_file;
+SELECT pg_read_file('pg_bac/' || :'one' || '/' || :'shipments_file', 0, 30);
 SELECT (pg_stat_file('pg_bac/' || :'one' || '/snap_a/data/001.copy')).size > 0 AS orders_file;
 
 -- whatever the caller's isolation level, and the services in the order given
@@ -85,9 +82,10 @@ SELECT bac.drop_snapshot(NULL);
 SELECT bac.prune_snapshots();
 SELECT bac.prune_snapshots(keep_last => -1);
 -- a service whose schema is gone
-INSERT INTO bac.service (service, schema_name) VALUES ('ghost', 'snap_ghost');
+SELECT bac.register_service('ghost', 'snap_ghost');
+DROP SCHEMA snap_ghost;
 SELECT * FROM bac.snapshot(ARRAY['ghost']);
-DELETE FROM bac.service WHERE service = 'ghost';
+SELECT bac.unregister_service('ghost');
 SELECT count(*) AS leftovers FROM pg_ls_dir('pg_bac') d WHERE d LIKE '.tmp-%';
 SELECT count(*) AS snapshots FROM bac.snapshots() WHERE label LIKE 'regress%';
 
@@ -123,7 +121,7 @@ SELECT count(*) AS remaining FROM bac.snapshots();
 SELECT count(*) AS entries FROM pg_ls_dir('pg_bac') d;
 
 -- clean up
-DELETE FROM bac.service WHERE service IN ('snap_a', 'snap_b');
+SELECT bac.unregister_service('snap_a'), bac.unregister_service('snap_b');
 DROP SCHEMA snap_a CASCADE;
 DROP SCHEMA snap_b CASCADE;
 REVOKE ALL ON SCHEMA bac FROM snap_team;

@@ -65,7 +65,6 @@
 
 #include "access/table.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -224,8 +223,6 @@ BacResolveServices(ArrayType *services)
 	List	   *result = NIL;
 	ListCell   *lc;
 	int			i;
-	Oid			save_userid;
-	int			save_sec;
 
 	if (services != NULL)
 	{
@@ -263,24 +260,15 @@ BacResolveServices(ArrayType *services)
 	}
 
 	/*
-	 * The registry is the extension's own table: read it with the
-	 * bootstrap superuser's rights, so that a schema owner granted EXECUTE
-	 * needs no grant on it (privileges are checked per schema below).
+	 * The registry is the extension's own table: BacRegistryQuery reads it
+	 * as its owner, so a schema owner granted EXECUTE needs no grant on it
+	 * (privileges are checked per schema below).
 	 */
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
 	SPI_connect();
-	if (!OidIsValid(get_relname_relid("service", get_namespace_oid("bac", false))))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("the service registry bac.service does not exist"),
-				 errdetail("pg_bac snapshots registered services."),
-				 errhint("Update pg_bac to a version with bac.register_service().")));
-	if (SPI_execute("SELECT s.service::pg_catalog.text, s.schema_name::pg_catalog.text,"
-					" s.owner::pg_catalog.text, s.service_group::pg_catalog.text"
-					" FROM bac.service s ORDER BY s.service", true, 0) != SPI_OK_SELECT)
+	if (BacRegistryQuery("SELECT s.service::pg_catalog.text, s.schema_name::pg_catalog.text,"
+						 " s.owner::pg_catalog.text, s.service_group::pg_catalog.text"
+						 " FROM bac.service s ORDER BY s.service",
+						 0, NULL, NULL, NULL) != SPI_OK_SELECT)
 		elog(ERROR, "could not read bac.service");
 
 	if (names == NIL)
@@ -337,7 +325,6 @@ BacResolveServices(ArrayType *services)
 		}
 	}
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
 
 	i = 0;
 	foreach(lc, result)
@@ -356,6 +343,23 @@ BacResolveServices(ArrayType *services)
 		s->dir = BacSafeDirName(s->schema, ++i);
 	}
 	return result;
+}
+
+/*
+ * BacRelationOwner
+ *		The owner of a relation.
+ */
+static Oid
+BacRelationOwner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
 }
 
 /*
@@ -764,13 +768,17 @@ bac_snapshot(PG_FUNCTION_ARGS)
 			Oid			save_userid;
 			int			save_sec;
 
+			/*
+			 * Read as the owner of the registry, under the snapshot (not
+			 * through BacRegistryQuery, which takes a fresh snapshot).
+			 */
 			GetUserIdAndSecContext(&save_userid, &save_sec);
-			SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+			SetUserIdAndSecContext(BacRelationOwner(BacRegistryRelid("link")),
 								   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 								   SECURITY_RESTRICTED_OPERATION);
 			/* the links as they are at the instant */
 			/* only links touching the snapshot's schemas */
-			if (SPI_execute_with_args("SELECT pg_catalog.coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(l)),"
+			if (SPI_execute_with_args("SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(l)),"
 									  " '[]'::pg_catalog.jsonb)::pg_catalog.text FROM bac.links l"
 									  " WHERE EXISTS (SELECT FROM pg_catalog.pg_class c"
 									  "  WHERE c.relnamespace OPERATOR(pg_catalog.=) ANY ($1)"

@@ -23,22 +23,13 @@ max_parallel_workers = 8
 }
 
 # CREATE EXTENSION and register services (one schema each, same name).
-# Until the registry lands in main, bac.service is created here when the
-# extension does not have it (a test fixture, never part of the extension).
 sub bac_register
 {
 	my ($node, $db, @services) = @_;
-	$node->safe_psql($db, q{
-CREATE EXTENSION IF NOT EXISTS pg_bac;
-SET client_min_messages = warning;
-CREATE TABLE IF NOT EXISTS bac.service (service name PRIMARY KEY,
-  schema_name name NOT NULL UNIQUE, owner regrole, service_group name,
-  registered_at timestamptz DEFAULT now());
-});
+	$node->safe_psql($db, 'CREATE EXTENSION IF NOT EXISTS pg_bac');
 	for my $s (@services)
 	{
-		$node->safe_psql($db,
-			"INSERT INTO bac.service (service, schema_name) VALUES ('$s', '$s')");
+		$node->safe_psql($db, "SELECT bac.register_service('$s')");
 	}
 }
 
