@@ -43,6 +43,13 @@
  * them.  The relcache entry of a released relation is no longer open in
  * this backend; invalidations are processed normally.  So DDL on a table
  * waits only until that table is copied, not for the whole snapshot.
+ * Locks the caller's transaction held before bac.snapshot() was called
+ * are the caller's and are kept (they are recorded first and skipped).
+ *
+ * The snapshot runs in the caller's transaction: if that transaction has
+ * already written to the services' tables, the snapshot (like any query of
+ * that transaction) sees those uncommitted changes.  Call it in a
+ * transaction of its own for a snapshot of committed data only.
  *
  * Atomicity: files go to <archive>/.tmp-<id>.<pid>/ (0700 dirs, 0600
  * files), each fsynced; manifest.json is written last; the directory is
