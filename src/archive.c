@@ -635,6 +635,7 @@ BacParseManifest(const char *directory, const char *json, bool missing_ok)
 	m->server_version = Jstr(root, "server_version", false, &ok);
 	m->server_version_num = (int) Jint(root, "server_version_num", &ok);
 	m->database = Jstr(root, "database", false, &ok);
+	m->encoding = Jstr(root, "encoding", false, &ok);
 	m->extension_version = Jstr(root, "extension_version", false, &ok);
 	compression = Jstr(root, "compression", false, &ok);
 	m->workers = (int) Jint(root, "workers", &ok);

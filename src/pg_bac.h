@@ -194,6 +194,7 @@ typedef struct BacManifest
 	char	   *server_version;
 	int			server_version_num;
 	char	   *database;
+	char	   *encoding;		/* of the COPY text in the data files */
 	char	   *extension_version;
 	BacCompression compression;
 	int			workers;
