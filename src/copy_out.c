@@ -600,10 +600,10 @@ BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables, int workers,
 		{
 			shm_toc_insert(pcxt->toc, BAC_COPY_SHARED_KEY, shared);
 			LaunchParallelWorkers(pcxt);
-			if (pcxt->nworkers_launched < workers - 1)
+			if (pcxt->nworkers_launched < pcxt->nworkers)
 				ereport(NOTICE,
 						(errmsg("%d of %d parallel workers could be started; the others' share is done by the remaining processes",
-								pcxt->nworkers_launched, Min(workers - 1, ntasks - 1))));
+								pcxt->nworkers_launched, pcxt->nworkers)));
 		}
 
 		/* the leader works too, and reports tables as they complete */
