@@ -15,6 +15,9 @@ INSERT INTO snap_b.shipments SELECT i, i, 'street ' || i FROM generate_series(1,
 CREATE TABLE snap_b.empty (x int);
 SELECT bac.register_service('snap_a'), bac.register_service('snap_b');
 
+SELECT bac.add_link('regress_ship_order', 'snap_b.shipments', ARRAY['order_id'],
+                    'snap_a.orders', ARRAY['id']);
+
 -- one snapshot of both services
 SELECT label, services, tables, rows, bytes > 0 AS has_bytes,
        duration >= interval '0' AS has_duration,
@@ -27,6 +30,10 @@ SELECT label, services, tables, rows, compression, workers, format,
        consistent_at <= now() AS past, txid_snapshot ~ '^\d+:\d+:' AS txid,
        wal_lsn > '0/0' AS lsn, in_recovery
   FROM bac.snapshots() WHERE snapshot_id = :'one';
+
+-- the manifest is JSON; it records the links touching the services
+SELECT l->>'link' AS link, l->>'from_table' AS from_table, l->>'to_table' AS to_table
+  FROM jsonb_array_elements((pg_read_file('pg_bac/' || :'one' || '/manifest.json')::jsonb)->'links') l;
 
 -- every file is listed and checks out
 SELECT file, ok FROM bac.verify_snapshot(:'one') ORDER BY file;
@@ -121,6 +128,7 @@ SELECT count(*) AS remaining FROM bac.snapshots();
 SELECT count(*) AS entries FROM pg_ls_dir('pg_bac') d;
 
 -- clean up
+SELECT bac.drop_link('regress_ship_order');
 SELECT bac.unregister_service('snap_a'), bac.unregister_service('snap_b');
 DROP SCHEMA snap_a CASCADE;
 DROP SCHEMA snap_b CASCADE;
