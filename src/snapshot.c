@@ -661,6 +661,7 @@ bac_snapshot(PG_FUNCTION_ARGS)
 	BacCopyTask *tasks = NULL;
 	int			ntasks = 0;
 	int			maxtasks;
+	uint64		total_blocks;
 	int			total_tables = 0;
 	int64		total_rows = 0;
 	int64		total_bytes = 0;
@@ -827,7 +828,41 @@ bac_snapshot(PG_FUNCTION_ARGS)
 			i++;
 		}
 
-		/* --- the tables, and the copy tasks --- */
+		/*
+		 * --- the tables, and the copy tasks ---
+		 *
+		 * Tables are the units of parallel work.  A table is cut into TID
+		 * range slices only when it is more than one process's fair share
+		 * of all the data (and at least twice BAC_SLICE_MIN_BLOCKS):
+		 * slices go through the planner and a TID range scan, which costs
+		 * a little more than a plain table scan, so they are used only
+		 * where they shorten the critical path.
+		 */
+		total_blocks = 0;
+		foreach(lc, st.services)
+		{
+			SnapService *s = lfirst(lc);
+			ListCell   *lc2;
+
+			foreach(lc2, s->ddl->tables)
+			{
+				Oid			relid = lfirst_oid(lc2);
+
+				if (!list_member_oid(locked, relid))
+				{
+					/* not in the schema (should not happen): lock it now */
+					LockRelationOid(relid, AccessShareLock);
+					locked = lappend_oid(locked, relid);
+				}
+				if (get_rel_relkind(relid) == RELKIND_RELATION)
+				{
+					Relation	rel = table_open(relid, NoLock);
+
+					total_blocks += RelationGetNumberOfBlocks(rel);
+					table_close(rel, NoLock);
+				}
+			}
+		}
 		st.tables = palloc0(sizeof(SnapTable) * Max(st.ntables, 1));
 		maxtasks = Max(st.ntables, 1) + 16;
 		tasks = palloc0(sizeof(BacCopyTask) * maxtasks);
@@ -852,12 +887,6 @@ bac_snapshot(PG_FUNCTION_ARGS)
 				t->relid = relid;
 				t->service_index = i;
 				t->position = ++pos;
-				if (!list_member_oid(locked, relid))
-				{
-					/* not in the schema (should not happen): lock it now */
-					LockRelationOid(relid, AccessShareLock);
-					locked = lappend_oid(locked, relid);
-				}
 				rel = table_open(relid, NoLock);
 				t->name = pstrdup(RelationGetRelationName(rel));
 
@@ -884,8 +913,10 @@ bac_snapshot(PG_FUNCTION_ARGS)
 				t->has_data = (rel->rd_rel->relkind == RELKIND_RELATION);
 				if (t->has_data)
 					nblocks = RelationGetNumberOfBlocks(rel);
-				if (t->has_data && workers > 1 && nblocks >= 2 * BAC_SLICE_MIN_BLOCKS)
-					nslices = Min(nblocks / BAC_SLICE_MIN_BLOCKS, 2 * workers);
+				if (t->has_data && workers > 1 &&
+					nblocks >= 2 * BAC_SLICE_MIN_BLOCKS &&
+					(uint64) nblocks * workers > total_blocks)
+					nslices = Min(nblocks / BAC_SLICE_MIN_BLOCKS, workers);
 
 				for (k = 0; t->has_data && k < nslices; k++)
 				{

@@ -147,5 +147,37 @@ for my $workers (1, 2)
 		'0', "workers $workers: no parallel worker is left running");
 }
 
+# --- a parallel snapshot cuts the big table into TID-range slices ---
+$id = $node->safe_psql($db,
+	"SET client_min_messages = warning; SELECT snapshot_id FROM bac.snapshot(workers => 2)");
+$dir = $node->data_dir . "/pg_bac/$id";
+my $big_entry = $node->safe_psql($db, qq{
+SELECT t->>'rows' || ' ' || (SELECT string_agg(f, ' ') FROM jsonb_array_elements_text(t->'files') f)
+  FROM jsonb_path_query(pg_read_file('pg_bac/$id/manifest.json')::jsonb,
+                        '\$.services[*].tables[*] ? (\@.table == "big")') t});
+my ($big_rows, @bigfiles) = split / /, $big_entry;
+my $big_nfiles = scalar(@bigfiles);
+is($big_rows, 1500000, 'workers 2: the big table has all its rows');
+cmp_ok($big_nfiles, '>', 1, 'workers 2: in more than one slice file');
+my $lines = 0;
+my %seen;
+my $dups = 0;
+for my $f (@bigfiles)
+{
+	open(my $fh, '<', "$dir/$f") or die;
+	while (my $l = <$fh>)
+	{
+		my ($k) = split /\t/, $l, 2;
+		$dups++ if $seen{$k}++;
+		$lines++;
+	}
+	close $fh;
+}
+is($lines, 1500000, 'workers 2: the slice files hold every row of the big table');
+is($dups, 0, 'workers 2: no row is in two slices');
+is($node->safe_psql($db,
+		"SELECT count(*) FILTER (WHERE NOT ok) FROM bac.verify_snapshot('$id')"),
+	'0', 'workers 2: the sliced snapshot verifies');
+
 $node->stop;
 done_testing();
