@@ -346,8 +346,8 @@ BacSha256File(const char *path, char *hex, int64 *bytes)
 }
 
 /*
- * BacCompressionName / BacCompressionFromName
- *		Names of the compression methods; an unknown name is a user error.
+ * BacCompressionName
+ *		The name of a compression method, as the manifest records it.
  */
 const char *
 BacCompressionName(BacCompression c)
@@ -363,6 +363,11 @@ BacCompressionName(BacCompression c)
 	}
 }
 
+/*
+ * BacCompressionFromName
+ *		The compression method of a name (NULL = none); an unknown name is a
+ *		user error.
+ */
 BacCompression
 BacCompressionFromName(const char *name)
 {

@@ -562,8 +562,8 @@ BacSnapshotIdFromTimestamp(TimestampTz ts)
 }
 
 /*
- * BacJsonStr / BacJsonKey
- *		Append a JSON string (or null), or a key.
+ * BacJsonStr
+ *		Append a JSON string, or null for NULL.
  */
 static void
 BacJsonStr(StringInfo buf, const char *s)
@@ -574,6 +574,10 @@ BacJsonStr(StringInfo buf, const char *s)
 		escape_json(buf, s);
 }
 
+/*
+ * BacJsonKey
+ *		Append an object key and its colon.
+ */
 static void
 BacJsonKey(StringInfo buf, const char *key)
 {
