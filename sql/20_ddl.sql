@@ -60,7 +60,7 @@ SELECT * FROM bac.schema_ddl_info(NULL);
 -- objects that cannot be captured: listed, and a WARNING
 CREATE FUNCTION regress_ddl.same(int, int) RETURNS boolean LANGUAGE sql AS 'SELECT $1 = $2';
 CREATE OPERATOR regress_ddl.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = regress_ddl.same);
-CREATE TEXT SEARCH CONFIGURATION regress_ddl.cfg (COPY = pg_catalog.simple);
+CREATE OPERATOR FAMILY regress_ddl.fam USING btree;
 CREATE FOREIGN DATA WRAPPER regress_ddl_fdw;
 CREATE SERVER regress_ddl_server FOREIGN DATA WRAPPER regress_ddl_fdw;
 CREATE FOREIGN TABLE regress_ddl.remote (a int) SERVER regress_ddl_server;
@@ -77,7 +77,7 @@ DROP EVENT TRIGGER regress_ddl_evt;
 DROP SERVER regress_ddl_server;
 DROP FOREIGN DATA WRAPPER regress_ddl_fdw;
 DROP OPERATOR regress_ddl.=== (int, int);
-DROP TEXT SEARCH CONFIGURATION regress_ddl.cfg;
+DROP OPERATOR FAMILY regress_ddl.fam USING btree;
 
 -- privileges: the functions are not PUBLIC; the schema owner may capture
 -- its own schema once granted EXECUTE, another role may not

@@ -359,6 +359,44 @@ C_NONE ", " C_NONE
 " FROM pg_catalog.pg_operator o"
 " WHERE o.oprnamespace = $1 AND o.oprcode <> 0 AND " NOT_EXT("2617::pg_catalog.oid", "o.oid");
 
+/* a name qualified with its schema unless it is ours */
+#define QUALIFIED(nspexpr, nameexpr) \
+	" CASE WHEN " nspexpr " = $1 THEN '' ELSE" \
+	" pg_catalog.quote_ident((SELECT qn.nspname FROM pg_catalog.pg_namespace qn" \
+	"  WHERE qn.oid = " nspexpr ")) || '.' END || pg_catalog.quote_ident(" nameexpr ") "
+
+/* text search dictionaries and configurations (with their mappings) */
+static const char q_text_search[] =
+"SELECT 3600::pg_catalog.oid, d.oid, 23, d.dictname::pg_catalog.text,"
+" 'CREATE TEXT SEARCH DICTIONARY ' || pg_catalog.quote_ident(d.dictname) || E' (\\n    TEMPLATE = ' ||"
+" (SELECT " QUALIFIED("t.tmplnamespace", "t.tmplname") " FROM pg_catalog.pg_ts_template t"
+"  WHERE t.oid = d.dicttemplate) ||"
+" COALESCE(E',\\n    ' || d.dictinitoption, '') || E' );\\n' ||"
+COMMENT_SQL("'TEXT SEARCH DICTIONARY ' || pg_catalog.quote_ident(d.dictname)", "3600::pg_catalog.oid", "d.oid", "0") " ||"
+OWNER_SQL("'TEXT SEARCH DICTIONARY ' || pg_catalog.quote_ident(d.dictname)", "d.dictowner") ","
+C_NONE ", " C_NONE
+" FROM pg_catalog.pg_ts_dict d"
+" WHERE d.dictnamespace = $1 AND " NOT_EXT("3600::pg_catalog.oid", "d.oid")
+" UNION ALL "
+"SELECT 3602::pg_catalog.oid, c.oid, 24, c.cfgname::pg_catalog.text,"
+" 'CREATE TEXT SEARCH CONFIGURATION ' || pg_catalog.quote_ident(c.cfgname) || E' (\\n    PARSER = ' ||"
+" (SELECT " QUALIFIED("p.prsnamespace", "p.prsname") " FROM pg_catalog.pg_ts_parser p"
+"  WHERE p.oid = c.cfgparser) || E' );\\n' ||"
+" COALESCE((SELECT pg_catalog.string_agg('ALTER TEXT SEARCH CONFIGURATION ' ||"
+"   pg_catalog.quote_ident(c.cfgname) || ' ADD MAPPING FOR ' || m.alias || ' WITH ' || m.dicts ||"
+"   E';\\n', '' ORDER BY m.tokentype)"
+"  FROM (SELECT mp.maptokentype AS tokentype, tt.alias,"
+"         pg_catalog.string_agg((SELECT " QUALIFIED("dd.dictnamespace", "dd.dictname")
+"           FROM pg_catalog.pg_ts_dict dd WHERE dd.oid = mp.mapdict), ', ' ORDER BY mp.mapseqno) AS dicts"
+"        FROM pg_catalog.pg_ts_config_map mp"
+"        JOIN pg_catalog.ts_token_type(c.cfgparser) tt ON tt.tokid = mp.maptokentype"
+"        WHERE mp.mapcfg = c.oid GROUP BY mp.maptokentype, tt.alias) m), '') ||"
+COMMENT_SQL("'TEXT SEARCH CONFIGURATION ' || pg_catalog.quote_ident(c.cfgname)", "3602::pg_catalog.oid", "c.oid", "0") " ||"
+OWNER_SQL("'TEXT SEARCH CONFIGURATION ' || pg_catalog.quote_ident(c.cfgname)", "c.cfgowner") ","
+C_NONE ", " C_NONE
+" FROM pg_catalog.pg_ts_config c"
+" WHERE c.cfgnamespace = $1 AND " NOT_EXT("3602::pg_catalog.oid", "c.oid");
+
 /* sequences that are not identity sequences (those come with the column) */
 #define IS_IDENTITY_SEQ(s) \
 	" EXISTS (SELECT 1 FROM pg_catalog.pg_depend sd WHERE sd.classid = " C_CLASS \
@@ -850,10 +888,6 @@ const char bac_ddl_uncaptured_query[] =
 "  WHERE o.opfnamespace = $1 AND " NOT_EXT("2753::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'conversion ' || pg_catalog.quote_ident(o.conname) FROM pg_catalog.pg_conversion o"
 "  WHERE o.connamespace = $1 AND " NOT_EXT("2607::pg_catalog.oid", "o.oid")
-" UNION ALL SELECT 'text search configuration ' || pg_catalog.quote_ident(o.cfgname)"
-"  FROM pg_catalog.pg_ts_config o WHERE o.cfgnamespace = $1 AND " NOT_EXT("3602::pg_catalog.oid", "o.oid")
-" UNION ALL SELECT 'text search dictionary ' || pg_catalog.quote_ident(o.dictname)"
-"  FROM pg_catalog.pg_ts_dict o WHERE o.dictnamespace = $1 AND " NOT_EXT("3600::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'text search parser ' || pg_catalog.quote_ident(o.prsname)"
 "  FROM pg_catalog.pg_ts_parser o WHERE o.prsnamespace = $1 AND " NOT_EXT("3601::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'text search template ' || pg_catalog.quote_ident(o.tmplname)"
@@ -901,6 +935,7 @@ const char *const bac_ddl_item_queries[] = {
 	q_types,
 	q_routines,
 	q_operators,
+	q_text_search,
 	q_sequences,
 	q_tables,
 	q_views,

@@ -46,7 +46,7 @@ is($node->safe_psql('src',
 	'only the remote data of the foreign table is left uncaptured');
 my @tables = split /\n/, $node->safe_psql('src',
 	"SELECT name FROM bac.schema_ddl_info('zoo') WHERE kind = 'table'");
-is(scalar(@tables), 17, 'seventeen relations hold data (leaf tables only)');
+is(scalar(@tables), 18, 'eighteen relations hold data (leaf tables only)');
 ok(!(grep { /measurement"?$|hashed"?$|order_stats|happy_customer|remote_rates/ } @tables),
 	'partitioned parents, views and materialized views are not data tables');
 
