@@ -66,7 +66,16 @@ extern BacSchemaDDL *BacCaptureSchemaDDL(Oid nspoid);
 
 /* snapshot.c */
 
-/* restore.c */
+/* restore.c, copy_in.c: restore services from a snapshot */
+typedef enum BacCompression
+{
+	BAC_COMPRESSION_NONE,
+	BAC_COMPRESSION_ZSTD,
+	BAC_COMPRESSION_LZ4
+} BacCompression;
+
+extern uint64 BacCopyIn(Oid relid, const char *path, BacCompression compression,
+						const char *encoding, bool freeze, bool *frozen);
 
 /* export.c */
 
