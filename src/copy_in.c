@@ -27,6 +27,9 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_node.h"
+#include "parser/parse_relation.h"
+#include "executor/executor.h"
+#include "access/sysattr.h"
 #include "storage/fd.h"
 #include "utils/portal.h"
 #include "utils/rel.h"
@@ -215,6 +218,8 @@ BacCopyIn(Oid relid, const char *path, BacCompression compression,
 	CopyFromState cstate;
 	List	   *options = NIL;
 	uint64		rows;
+	ParseNamespaceItem *nsitem;
+	int			attno;
 
 	BacCopyInReleaseCodecs();
 	memset(&source, 0, sizeof(source));
@@ -268,6 +273,17 @@ BacCopyIn(Oid relid, const char *path, BacCompression compression,
 
 	rel = table_open(relid, RowExclusiveLock);
 	pstate = make_parsestate(NULL);
+
+	/* COPY's executor state needs the table in a range table, as DoCopy does */
+	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock,
+										   NULL, false, false);
+	nsitem->p_rte->requiredPerms = ACL_INSERT;
+	for (attno = 1; attno <= RelationGetDescr(rel)->natts; attno++)
+		if (!TupleDescAttr(RelationGetDescr(rel), attno - 1)->attisdropped)
+			nsitem->p_rte->insertedCols =
+				bms_add_member(nsitem->p_rte->insertedCols,
+							   attno - FirstLowInvalidHeapAttributeNumber);
+	ExecCheckRTPerms(pstate->p_rtable, true);
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, BacCopyInRead,
 						   NIL, options);
 	rows = CopyFrom(cstate);

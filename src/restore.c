@@ -324,7 +324,7 @@ BacReadManifest(const char *snapshot_id)
 								" (m->>'server_version_num')::pg_catalog.int4,"
 								" m->>'snapshot_id', m->>'encoding'"
 								" FROM (SELECT $1::pg_catalog.jsonb AS m) AS s",
-								1, argtypes, args, NULL, true, 1);
+								1, argtypes, args, NULL, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read manifest header: %d", ret);
 	{
@@ -372,7 +372,7 @@ BacReadManifest(const char *snapshot_id)
 								"SELECT f->>'path', f->>'size', f->>'sha256'"
 								" FROM pg_catalog.jsonb_array_elements("
 								"  ($1::pg_catalog.jsonb)->'files') AS f",
-								1, argtypes, args, NULL, true, 0);
+								1, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read manifest files: %d", ret);
 	for (i = 0; i < SPI_processed; i++)
@@ -398,7 +398,7 @@ BacReadManifest(const char *snapshot_id)
 								" s->>'pre_data', s->>'post_data', s->'tables'"
 								" FROM pg_catalog.jsonb_array_elements("
 								"  ($1::pg_catalog.jsonb)->'services') AS s",
-								1, argtypes, args, NULL, true, 0);
+								1, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read manifest services: %d", ret);
 	{
@@ -434,7 +434,7 @@ BacReadManifest(const char *snapshot_id)
 										" (t->>'rows')::pg_catalog.int8"
 										" FROM pg_catalog.jsonb_array_elements($1::pg_catalog.jsonb)"
 										" WITH ORDINALITY AS a(t, n) ORDER BY n",
-										1, targ, tval, NULL, true, 0);
+										1, targ, tval, NULL, false, 0);
 			if (ret != SPI_OK_SELECT)
 				elog(ERROR, "could not read manifest tables: %d", ret);
 			for (j = 0; j < SPI_processed; j++)
@@ -887,7 +887,7 @@ BacCheckForeignDependents(List *services)
 					 "  AND (depnsp IS NULL OR depnsp NOT IN (SELECT nsp FROM ours))"
 					 " ORDER BY 1, 2 LIMIT 51",
 					 nsps.data);
-	ret = SPI_execute(sql.data, true, 0);
+	ret = SPI_execute(sql.data, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "dependency query failed: %d", ret);
 	if (SPI_processed == 0)
@@ -925,7 +925,7 @@ BacLockSchema(Oid nspoid)
 	sql = psprintf("SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = %u"
 				   " AND relkind IN ('r', 'p', 'm', 'S', 'v', 'f')"
 				   " ORDER BY oid", nspoid);
-	ret = SPI_execute(sql, true, 0);
+	ret = SPI_execute(sql, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not list relations of schema %u", nspoid);
 	for (i = 0; i < SPI_processed; i++)
@@ -1066,7 +1066,7 @@ static void
 BacCountQuery(const char *sql, int64 *a, int64 *b)
 {
 	bool		isnull;
-	int			ret = SPI_execute(sql, true, 0);
+	int			ret = SPI_execute(sql, false, 0);
 
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "count query failed: %s", sql);
@@ -1107,7 +1107,7 @@ BacReportLinks(List *services, Tuplestorestate *ts, TupleDesc desc)
 					  " JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace"
 					  " JOIN pg_catalog.pg_class tc ON tc.oid = l.to_table"
 					  " JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace"
-					  " ORDER BY 1", true, 0);
+					  " ORDER BY 1", false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read bac.links");
 	nlinks = SPI_processed;
@@ -1251,7 +1251,7 @@ BacReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 				   " pg_catalog.bool_or(relnamespace = %u), pg_catalog.bool_or(relnamespace = %u)"
 				   " FROM pg_catalog.pg_class WHERE relnamespace IN (%u, %u) AND relkind = 'r'"
 				   " GROUP BY relname ORDER BY relname", curnsp, newnsp, curnsp, newnsp);
-	ret = SPI_execute(sql, true, 0);
+	ret = SPI_execute(sql, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not list tables to compare");
 	n = SPI_processed;
@@ -1269,8 +1269,8 @@ BacReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 		CHECK_FOR_INTERRUPTS();
 		if (in_cur && in_new)
 		{
-			sql = psprintf("SELECT pg_catalog.coalesce(pg_catalog.sum(d) FILTER (WHERE d > 0), 0)::pg_catalog.int8,"
-						   " pg_catalog.coalesce(-pg_catalog.sum(d) FILTER (WHERE d < 0), 0)::pg_catalog.int8"
+			sql = psprintf("SELECT COALESCE(pg_catalog.sum(d) FILTER (WHERE d > 0), 0)::pg_catalog.int8,"
+						   " COALESCE(-pg_catalog.sum(d) FILTER (WHERE d < 0), 0)::pg_catalog.int8"
 						   " FROM (SELECT pg_catalog.sum(c) AS d FROM ("
 						   "  SELECT pg_catalog.md5(o::pg_catalog.text) AS h, 1 AS c FROM %s.%s o"
 						   "  UNION ALL"
@@ -1523,6 +1523,23 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 }
 
 /*
+ * BacSafeSearchPath
+ *		Run the restore's own queries with search_path = pg_catalog, pg_temp
+ *		(in a new GUC nest level, returned), so no object of the caller's
+ *		search_path can capture an operator or function they use.
+ */
+static int
+BacSafeSearchPath(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	return nestlevel;
+}
+
+/*
  * BacFindService
  *		The service of the manifest named name; error if the snapshot does
  *		not have it.
@@ -1610,6 +1627,7 @@ bac_restore(PG_FUNCTION_ARGS)
 	BacMissingRoles missing_roles = BacParseMissingRoles(BacArgText(fcinfo, 6, "missing_roles"));
 	RestoreManifest *m;
 	RestoreService *svc;
+	int			nestlevel;
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -1623,6 +1641,7 @@ bac_restore(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	nestlevel = BacSafeSearchPath();
 	m = BacReadManifest(snapshot_id);
 	svc = BacFindService(m, service);
 	if (into_schema && strcmp(into_schema, svc->schema) == 0)
@@ -1630,6 +1649,7 @@ bac_restore(PG_FUNCTION_ARGS)
 	BacRestoreServices(m, list_make1(svc), into_schema, keep_previous, dry_run,
 					   on_broken, missing_roles, rsinfo->setResult,
 					   rsinfo->setDesc);
+	AtEOXact_GUC(true, nestlevel);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -1658,10 +1678,12 @@ bac_restore_group(PG_FUNCTION_ARGS)
 	BacMissingRoles missing_roles = BacParseMissingRoles(BacArgText(fcinfo, 5, "missing_roles"));
 	RestoreManifest *m;
 	List	   *services = NIL;
+	int			nestlevel;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	nestlevel = BacSafeSearchPath();
 	m = BacReadManifest(snapshot_id);
 	if (PG_ARGISNULL(1))
 		services = m->services;
@@ -1705,6 +1727,7 @@ bac_restore_group(PG_FUNCTION_ARGS)
 				 errhint("Pick another snapshot.")));
 	BacRestoreServices(m, services, NULL, keep_previous, dry_run, on_broken,
 					   missing_roles, rsinfo->setResult, rsinfo->setDesc);
+	AtEOXact_GUC(true, nestlevel);
 	SPI_finish();
 	return (Datum) 0;
 }
