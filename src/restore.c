@@ -86,7 +86,8 @@ typedef enum BacMissingRoles
 typedef struct RestoreTable
 {
 	char	   *name;			/* table name inside the schema */
-	char	   *file;			/* path relative to the snapshot directory */
+	List	   *files;			/* char * paths relative to the snapshot
+								 * directory, loaded in this order */
 	BacCompression compression;
 	int64		rows;			/* rows at snapshot time, -1 if unknown */
 } RestoreTable;
@@ -121,6 +122,7 @@ typedef struct RestoreManifest
 	int			format_version;
 	int			server_version_num;
 	char	   *encoding;		/* server encoding of the source, or NULL */
+	BacCompression compression;	/* of every data file */
 	List	   *services;		/* RestoreService * (all of the snapshot) */
 	List	   *file_paths;		/* char *: files listed with checksums */
 	List	   *file_sizes;		/* int64 as char * (parallel to file_paths) */
@@ -139,8 +141,8 @@ static BacOnBroken BacParseOnBroken(const char *value);
 static BacMissingRoles BacParseMissingRoles(const char *value);
 static char *BacSnapshotDir(const char *snapshot_id);
 static char *BacReadWholeFile(const char *path, const char *what);
-static RestoreManifest *BacReadManifest(const char *snapshot_id);
-static void BacVerifyFile(RestoreManifest *m, const char *relpath);
+static RestoreManifest *BacRestoreReadManifest(const char *snapshot_id);
+static void BacRestoreVerifyFile(RestoreManifest *m, const char *relpath);
 static List *BacParseScript(const char *sql, const char *service,
 							const char *section);
 static void BacCollectRoles(List *stmts, List **roles);
@@ -302,7 +304,7 @@ BacManifestText(int row, int col)
  *		caller's (upper) memory context.
  */
 static RestoreManifest *
-BacReadManifest(const char *snapshot_id)
+BacRestoreReadManifest(const char *snapshot_id)
 {
 	RestoreManifest *m = palloc0(sizeof(RestoreManifest));
 	char	   *path;
@@ -311,6 +313,7 @@ BacReadManifest(const char *snapshot_id)
 	Datum		args[1];
 	int			ret;
 	uint64		i;
+	char	   *compression;
 
 	m->snapshot_id = pstrdup(snapshot_id);
 	m->dir = BacSnapshotDir(snapshot_id);
@@ -320,9 +323,9 @@ BacReadManifest(const char *snapshot_id)
 
 	/* the header */
 	ret = SPI_execute_with_args(
-								"SELECT (m->>'format_version')::pg_catalog.int4,"
+								"SELECT (m->>'format')::pg_catalog.int4,"
 								" (m->>'server_version_num')::pg_catalog.int4,"
-								" m->>'snapshot_id', m->>'encoding'"
+								" m->>'snapshot_id', m->>'encoding', m->>'compression'"
 								" FROM (SELECT $1::pg_catalog.jsonb AS m) AS s",
 								1, argtypes, args, NULL, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
@@ -335,7 +338,7 @@ BacReadManifest(const char *snapshot_id)
 		if (fv == NULL || sv == NULL || id == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("manifest of snapshot \"%s\" lacks format_version, server_version_num or snapshot_id",
+					 errmsg("manifest of snapshot \"%s\" lacks format, server_version_num or snapshot_id",
 							snapshot_id),
 					 errhint("Check the snapshot with bac.verify_snapshot().")));
 		m->format_version = atoi(fv);
@@ -348,7 +351,20 @@ BacReadManifest(const char *snapshot_id)
 					 errdetail("The directory name and the manifest disagree."),
 					 errhint("Do not rename snapshot directories.")));
 		m->encoding = BacManifestText(0, 4);
+		compression = BacManifestText(0, 5);
 	}
+	if (compression == NULL || strcmp(compression, "none") == 0)
+		m->compression = BAC_COMPRESSION_NONE;
+	else if (strcmp(compression, "zstd") == 0)
+		m->compression = BAC_COMPRESSION_ZSTD;
+	else if (strcmp(compression, "lz4") == 0)
+		m->compression = BAC_COMPRESSION_LZ4;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("snapshot \"%s\" uses unknown compression \"%s\"",
+						snapshot_id, compression),
+				 errhint("Known compressions are \"none\", \"zstd\" and \"lz4\".")));
 
 	if (m->format_version != PG_BAC_ARCHIVE_FORMAT)
 		ereport(ERROR,
@@ -369,7 +385,7 @@ BacReadManifest(const char *snapshot_id)
 
 	/* the checksummed files */
 	ret = SPI_execute_with_args(
-								"SELECT f->>'path', f->>'size', f->>'sha256'"
+								"SELECT f->>'file', f->>'bytes', f->>'sha256'"
 								" FROM pg_catalog.jsonb_array_elements("
 								"  ($1::pg_catalog.jsonb)->'files') AS f",
 								1, argtypes, args, NULL, false, 0);
@@ -384,7 +400,7 @@ BacReadManifest(const char *snapshot_id)
 		if (p == NULL || sz == NULL || sum == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("manifest of snapshot \"%s\" has a file entry without path, size or sha256",
+					 errmsg("manifest of snapshot \"%s\" has a file entry without file, bytes or sha256",
 							snapshot_id),
 					 errhint("Check the snapshot with bac.verify_snapshot().")));
 		m->file_paths = lappend(m->file_paths, p);
@@ -412,6 +428,10 @@ BacReadManifest(const char *snapshot_id)
 			Oid			targ[1] = {TEXTOID};
 			Datum		tval[1];
 			uint64		j;
+			List	   *tabfiles = NIL;
+			List	   *filejson = NIL;
+			ListCell   *lt,
+					   *lf;
 
 			svc->service = SPI_getvalue(stt->vals[i], stt->tupdesc, 1);
 			svc->schema = SPI_getvalue(stt->vals[i], stt->tupdesc, 2);
@@ -430,7 +450,7 @@ BacReadManifest(const char *snapshot_id)
 				tables = "[]";
 			tval[0] = CStringGetTextDatum(tables);
 			ret = SPI_execute_with_args(
-										"SELECT t->>'table', t->>'file', t->>'compression',"
+										"SELECT t->>'table', t->'files',"
 										" (t->>'rows')::pg_catalog.int8"
 										" FROM pg_catalog.jsonb_array_elements($1::pg_catalog.jsonb)"
 										" WITH ORDINALITY AS a(t, n) ORDER BY n",
@@ -440,31 +460,36 @@ BacReadManifest(const char *snapshot_id)
 			for (j = 0; j < SPI_processed; j++)
 			{
 				RestoreTable *t = palloc0(sizeof(RestoreTable));
-				char	   *comp = BacManifestText(j, 3);
-				char	   *rows = BacManifestText(j, 4);
+				char	   *files = BacManifestText(j, 2);
+				char	   *rows = BacManifestText(j, 3);
 
 				t->name = BacManifestText(j, 1);
-				t->file = BacManifestText(j, 2);
-				if (t->name == NULL || t->file == NULL)
+				if (t->name == NULL || files == NULL)
 					ereport(ERROR,
 							(errcode(ERRCODE_DATA_CORRUPTED),
-							 errmsg("manifest of snapshot \"%s\" has a table entry without table or file in service \"%s\"",
+							 errmsg("manifest of snapshot \"%s\" has a table entry without table or files in service \"%s\"",
 									snapshot_id, svc->service),
 							 errhint("Check the snapshot with bac.verify_snapshot().")));
-				if (comp == NULL || strcmp(comp, "none") == 0)
-					t->compression = BAC_COMPRESSION_NONE;
-				else if (strcmp(comp, "zstd") == 0)
-					t->compression = BAC_COMPRESSION_ZSTD;
-				else if (strcmp(comp, "lz4") == 0)
-					t->compression = BAC_COMPRESSION_LZ4;
-				else
-					ereport(ERROR,
-							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							 errmsg("unknown compression \"%s\" for file \"%s\" of snapshot \"%s\"",
-									comp, t->file, snapshot_id),
-							 errhint("Known compressions are \"none\", \"zstd\" and \"lz4\".")));
+				t->compression = m->compression;
+				tabfiles = lappend(tabfiles, t);
+				filejson = lappend(filejson, files);
 				t->rows = rows ? pg_strtoint64(rows) : -1;
 				svc->tables = lappend(svc->tables, t);
+			}
+			forboth(lt, tabfiles, lf, filejson)
+			{
+				RestoreTable *t = lfirst(lt);
+				uint64		k;
+
+				tval[0] = CStringGetTextDatum((char *) lfirst(lf));
+				ret = SPI_execute_with_args(
+											"SELECT f FROM pg_catalog.jsonb_array_elements_text($1::pg_catalog.jsonb)"
+											" WITH ORDINALITY AS a(f, n) ORDER BY n",
+											1, targ, tval, NULL, false, 0);
+				if (ret != SPI_OK_SELECT)
+					elog(ERROR, "could not read manifest table files: %d", ret);
+				for (k = 0; k < SPI_processed; k++)
+					t->files = lappend(t->files, BacManifestText(k, 1));
 			}
 			m->services = lappend(m->services, svc);
 		}
@@ -494,7 +519,7 @@ BacCheckRelPath(const char *snapshot_id, const char *relpath)
  *		SHA-256 match.  Errors name the file.
  */
 static void
-BacVerifyFile(RestoreManifest *m, const char *relpath)
+BacRestoreVerifyFile(RestoreManifest *m, const char *relpath)
 {
 	ListCell   *lp,
 			   *ls,
@@ -1002,6 +1027,7 @@ BacLoadData(RestoreManifest *m, RestoreService *svc)
 		uint64		rows;
 		bool		frozen;
 		char	   *path;
+		ListCell   *lf;
 		instr_time	start,
 					elapsed;
 
@@ -1013,16 +1039,24 @@ BacLoadData(RestoreManifest *m, RestoreService *svc)
 					 errmsg("table \"%s\" of snapshot \"%s\" was not created by the pre-data script of service \"%s\"",
 							t->name, m->snapshot_id, svc->service),
 					 errhint("The snapshot is inconsistent; check it with bac.verify_snapshot().")));
-		path = psprintf("%s/%s", m->dir, t->file);
 		INSTR_TIME_SET_CURRENT(start);
-		rows = BacCopyIn(relid, path, t->compression, encoding, true, &frozen);
+		rows = 0;
+		frozen = true;
+		foreach(lf, t->files)
+		{
+			bool		f;
+
+			path = psprintf("%s/%s", m->dir, (char *) lfirst(lf));
+			rows += BacCopyIn(relid, path, t->compression, encoding, true, &f);
+			frozen = frozen && f;
+		}
 		INSTR_TIME_SET_CURRENT(elapsed);
 		INSTR_TIME_SUBTRACT(elapsed, start);
 		if (t->rows >= 0 && (int64) rows != t->rows)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("file \"%s\" of snapshot \"%s\" holds %llu rows, the manifest says %lld",
-							t->file, m->snapshot_id, (unsigned long long) rows,
+					 errmsg("data files of table \"%s\" in snapshot \"%s\" hold %llu rows, the manifest says %lld",
+							t->name, m->snapshot_id, (unsigned long long) rows,
 							(long long) t->rows),
 					 errhint("Nothing was changed.  Restore from another snapshot.")));
 		ereport(NOTICE,
@@ -1366,10 +1400,15 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 		RestoreService *svc = lfirst(lc);
 		ListCell   *lt;
 
-		BacVerifyFile(m, svc->pre_file);
-		BacVerifyFile(m, svc->post_file);
+		BacRestoreVerifyFile(m, svc->pre_file);
+		BacRestoreVerifyFile(m, svc->post_file);
 		foreach(lt, svc->tables)
-			BacVerifyFile(m, ((RestoreTable *) lfirst(lt))->file);
+		{
+			ListCell   *lf;
+
+			foreach(lf, ((RestoreTable *) lfirst(lt))->files)
+				BacRestoreVerifyFile(m, (char *) lfirst(lf));
+		}
 		svc->pre_sql = BacReadWholeFile(psprintf("%s/%s", m->dir, svc->pre_file),
 										"snapshot script");
 		svc->post_sql = BacReadWholeFile(psprintf("%s/%s", m->dir, svc->post_file),
@@ -1642,7 +1681,7 @@ bac_restore(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	nestlevel = BacSafeSearchPath();
-	m = BacReadManifest(snapshot_id);
+	m = BacRestoreReadManifest(snapshot_id);
 	svc = BacFindService(m, service);
 	if (into_schema && strcmp(into_schema, svc->schema) == 0)
 		into_schema = NULL;
@@ -1684,7 +1723,7 @@ bac_restore_group(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	nestlevel = BacSafeSearchPath();
-	m = BacReadManifest(snapshot_id);
+	m = BacRestoreReadManifest(snapshot_id);
 	if (PG_ARGISNULL(1))
 		services = m->services;
 	else
