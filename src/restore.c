@@ -1135,12 +1135,13 @@ BacReportLinks(List *services, Tuplestorestate *ts, TupleDesc desc)
 
 	ret = SPI_execute("SELECT l.link::pg_catalog.text, fn.nspname::pg_catalog.text, fc.relname::pg_catalog.text,"
 					  " l.from_columns::pg_catalog.text[], tn.nspname::pg_catalog.text, tc.relname::pg_catalog.text,"
-					  " l.to_columns::pg_catalog.text[], l.orphans_matter"
+					  " l.to_columns::pg_catalog.text[], l.orphans_matter,"
+					  " l.from_service::pg_catalog.text, l.to_service::pg_catalog.text"
 					  " FROM bac.links l"
-					  " JOIN pg_catalog.pg_class fc ON fc.oid = l.from_table"
-					  " JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace"
-					  " JOIN pg_catalog.pg_class tc ON tc.oid = l.to_table"
-					  " JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace"
+					  " LEFT JOIN pg_catalog.pg_class fc ON fc.oid = l.from_table"
+					  " LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace"
+					  " LEFT JOIN pg_catalog.pg_class tc ON tc.oid = l.to_table"
+					  " LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace"
 					  " ORDER BY 1", false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read bac.links");
@@ -1168,6 +1169,7 @@ BacReportLinks(List *services, Tuplestorestate *ts, TupleDesc desc)
 		ListCell   *lc;
 		StringInfoData cond,
 					notnull,
+					tnotnull,
 					sql,
 					detail;
 		int64		broken,
@@ -1175,20 +1177,40 @@ BacReportLinks(List *services, Tuplestorestate *ts, TupleDesc desc)
 		const char *direction;
 
 		CHECK_FOR_INTERRUPTS();
+		if (fnsp == NULL || tnsp == NULL)
+		{
+			char	   *fsvc = SPI_getvalue(ltt->vals[i], ltt->tupdesc, 9);
+			char	   *tsvc = SPI_getvalue(ltt->vals[i], ltt->tupdesc, 10);
+
+			foreach(lc, services)
+			{
+				RestoreService *svc = lfirst(lc);
+
+				if ((fsvc && strcmp(fsvc, svc->service) == 0) ||
+					(tsvc && strcmp(tsvc, svc->service) == 0))
+				{
+					BacReportValues(ts, desc, link,
+									(fsvc && strcmp(fsvc, svc->service) == 0) ?
+									"outgoing" : "incoming",
+									0, true, 0, true,
+									"cannot be checked: one of its tables does not exist after the restore");
+					break;
+				}
+			}
+			continue;
+		}
 		foreach(lc, services)
 		{
 			RestoreService *svc = lfirst(lc);
 
-			if (svc->live_name == NULL)
-				continue;
-			if (strcmp(fnsp, svc->live_name) == 0 ||
+			if ((svc->live_name && strcmp(fnsp, svc->live_name) == 0) ||
 				strcmp(fnsp, svc->target) == 0 ||
 				(svc->aside && strcmp(fnsp, svc->aside) == 0))
 			{
 				fnsp = svc->target;
 				from_ours = true;
 			}
-			if (strcmp(tnsp, svc->live_name) == 0 ||
+			if ((svc->live_name && strcmp(tnsp, svc->live_name) == 0) ||
 				strcmp(tnsp, svc->target) == 0 ||
 				(svc->aside && strcmp(tnsp, svc->aside) == 0))
 			{
@@ -1205,6 +1227,7 @@ BacReportLinks(List *services, Tuplestorestate *ts, TupleDesc desc)
 		deconstruct_array(tcols, TEXTOID, -1, false, TYPALIGN_INT, &tc, NULL, &nt);
 		initStringInfo(&cond);
 		initStringInfo(&notnull);
+		initStringInfo(&tnotnull);
 		for (k = 0; k < nf && k < nt; k++)
 		{
 			const char *f = quote_identifier(TextDatumGetCString(fc[k]));
@@ -1212,6 +1235,7 @@ BacReportLinks(List *services, Tuplestorestate *ts, TupleDesc desc)
 
 			appendStringInfo(&cond, "%st.%s = f.%s", k ? " AND " : "", t, f);
 			appendStringInfo(&notnull, "%sf.%s IS NOT NULL", k ? " AND " : "", f);
+			appendStringInfo(&tnotnull, "%st.%s IS NOT NULL", k ? " AND " : "", t);
 		}
 
 		initStringInfo(&sql);
@@ -1225,9 +1249,10 @@ BacReportLinks(List *services, Tuplestorestate *ts, TupleDesc desc)
 		{
 			resetStringInfo(&sql);
 			appendStringInfo(&sql,
-							 "SELECT pg_catalog.count(*) FROM %s.%s t"
-							 " WHERE NOT EXISTS (SELECT 1 FROM %s.%s f WHERE %s)",
+							 "SELECT pg_catalog.count(*) FROM %s.%s t WHERE %s"
+							 " AND NOT EXISTS (SELECT 1 FROM %s.%s f WHERE %s)",
 							 quote_identifier(tnsp), quote_identifier(trel),
+							 tnotnull.data,
 							 quote_identifier(fnsp), quote_identifier(frel), cond.data);
 			BacCountQuery(sql.data, &orphaned, NULL);
 		}
