@@ -639,6 +639,92 @@ BacRoleSpecName(Node *n)
 	return r->rolename;
 }
 
+static List *BacStatementRoles(Node *stmt);
+
+/*
+ * BacDoBlockRoles
+ *		The DDL capture names the schema itself only through DO blocks of the
+ *		form  DO $bac$BEGIN EXECUTE pg_catalog.format('<statement>',
+ *		pg_catalog.current_schema()); END$bac$  (owner, comment, grants of the
+ *		schema).  Take the format string out, put a placeholder name in place
+ *		of the schema and parse it, to find the roles it names.  Other DO
+ *		blocks name no roles we can see.
+ */
+static List *
+BacDoBlockRoles(DoStmt *stmt)
+{
+	ListCell   *lc;
+	const char *body = NULL;
+	const char *p;
+	StringInfoData fmt;
+	List	   *stmts;
+	List	   *names = NIL;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	foreach(lc, stmt->args)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (strcmp(d->defname, "as") == 0)
+			body = strVal(d->arg);
+	}
+	if (body == NULL || (p = strstr(body, "EXECUTE pg_catalog.format(")) == NULL)
+		return NIL;
+	p += strlen("EXECUTE pg_catalog.format(");
+	if (*p == 'E')
+		return NIL;				/* backslash escapes: not a form we emit */
+	if (*p++ != '\'')
+		return NIL;
+
+	/* the literal, with '' for a quote and the format's own escapes */
+	initStringInfo(&fmt);
+	for (; *p; p++)
+	{
+		if (*p == '\'')
+		{
+			if (p[1] != '\'')
+				break;
+			p++;
+			appendStringInfoChar(&fmt, '\'');
+		}
+		else if (*p == '%' && p[1] == '%')
+		{
+			appendStringInfoChar(&fmt, '%');
+			p++;
+		}
+		else if (*p == '%' && p[1] == 'I')
+		{
+			appendStringInfoString(&fmt, "bac_schema");
+			p++;
+		}
+		else if (*p == '%' && strncmp(p, "%1$I", 4) == 0)
+		{
+			appendStringInfoString(&fmt, "bac_schema");
+			p += 3;
+		}
+		else
+			appendStringInfoChar(&fmt, *p);
+	}
+	if (*p != '\'')
+		return NIL;
+
+	PG_TRY();
+	{
+		stmts = raw_parser(fmt.data, RAW_PARSE_DEFAULT);
+	}
+	PG_CATCH();
+	{
+		/* not a statement we understand: no roles seen */
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		stmts = NIL;
+	}
+	PG_END_TRY();
+	foreach(lc, stmts)
+		names = list_concat(names, BacStatementRoles(((RawStmt *) lfirst(lc))->stmt));
+	return names;
+}
+
 /*
  * BacStatementRoles
  *		Role names a statement of a pre/post-data script names: new owners,
@@ -695,6 +781,9 @@ BacStatementRoles(Node *stmt)
 		case T_AlterPolicyStmt:
 			foreach(lc, ((AlterPolicyStmt *) stmt)->roles)
 				names = lappend(names, (void *) BacRoleSpecName(lfirst(lc)));
+			break;
+		case T_DoStmt:
+			names = BacDoBlockRoles((DoStmt *) stmt);
 			break;
 		default:
 			break;
