@@ -39,7 +39,13 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_extension.h"
+#include "utils/fmgroids.h"
 #include "catalog/pg_namespace.h"
 #include "commands/dbcommands.h"
 #include "common/cryptohash.h"
@@ -106,6 +112,7 @@ typedef struct RestoreService
 	Oid			live_nsp;		/* schema now bearing the service's name, or
 								 * InvalidOid */
 	char	   *live_name;		/* its name (the compared "current" data) */
+	Oid			live_owner;		/* its owner */
 	char	   *aside;			/* in place: name the live schema moved to */
 	char	   *pre_sql;		/* the scripts, read and parsed before any
 								 * change */
@@ -1096,6 +1103,76 @@ BacAsideName(const char *schema, const char *snapshot_id, bool keep_previous)
 }
 
 /*
+ * BacBecomeAdmin
+ *		Unless the caller is a superuser, act as the owner of the extension
+ *		(SECURITY_LOCAL_USERID_CHANGE) until the caller restores the saved
+ *		user id.  Used only after BacCheckSchemaPrivilege, for commands whose
+ *		names the restore fixes itself, and for the report's counting
+ *		queries (which read other services' tables the caller may not read:
+ *		the report shows only counts).
+ */
+static void
+BacBecomeAdmin(void)
+{
+	Oid			save_userid;
+	int			save_sec;
+	Oid			extowner = InvalidOid;
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	if (superuser())
+		return;
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("pg_bac"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		extowner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (!OidIsValid(extowner))
+		elog(ERROR, "extension pg_bac is not installed");
+	SetUserIdAndSecContext(extowner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+/*
+ * BacSchemaCommand
+ *		Run a command on a whole schema (rename, create, drop).  In place,
+ *		these need the CREATE privilege on the database, which the owner of
+ *		a service schema normally lacks; BacCheckSchemaPrivilege has already
+ *		established that the caller owns the schema (or is a superuser), so
+ *		with as_admin the command runs as the owner of the extension, for
+ *		this one statement only (SECURITY_LOCAL_USERID_CHANGE).  The names
+ *		in the command are fixed by the restore, never taken from a script.
+ */
+static void
+BacSchemaCommand(const char *sql, bool as_admin)
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			ret;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	if (as_admin)
+		BacBecomeAdmin();
+	PG_TRY();
+	{
+		ret = SPI_execute(sql, false, 0);
+		if (ret < 0)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+}
+
+/*
  * BacLoadData
  *		COPY every data file of the service into its freshly created tables.
  */
@@ -1489,6 +1566,16 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 
 		svc->target = into_schema ? pstrdup(into_schema) : svc->schema;
 		svc->live_nsp = get_namespace_oid(svc->schema, true);
+		if (OidIsValid(svc->live_nsp))
+		{
+			HeapTuple	tup = SearchSysCache1(NAMESPACEOID,
+											  ObjectIdGetDatum(svc->live_nsp));
+
+			if (!HeapTupleIsValid(tup))
+				elog(ERROR, "cache lookup failed for schema %u", svc->live_nsp);
+			svc->live_owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+			ReleaseSysCache(tup);
+		}
 		svc->live_name = OidIsValid(svc->live_nsp) ? svc->schema : NULL;
 		if (OidIsValid(svc->live_nsp))
 			BacCheckSchemaPrivilege(svc->live_nsp, "restore");
@@ -1585,9 +1672,9 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 									   svc->schema),
 							 errhint("Drop schema \"%s\" first, or pass keep_previous => false.",
 									 svc->aside)));
-				SPI_execute(psprintf("ALTER SCHEMA %s RENAME TO %s",
-									 quote_identifier(svc->schema),
-									 quote_identifier(svc->aside)), false, 0);
+				BacSchemaCommand(psprintf("ALTER SCHEMA %s RENAME TO %s",
+										  quote_identifier(svc->schema),
+										  quote_identifier(svc->aside)), true);
 				ereport(NOTICE,
 						(errmsg("schema %s moved aside as %s",
 								quote_identifier(svc->schema),
@@ -1600,8 +1687,17 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 		{
 			RestoreService *svc = lfirst(lc);
 
-			SPI_execute(psprintf("CREATE SCHEMA %s", quote_identifier(svc->target)),
-						false, 0);
+			if (OidIsValid(svc->live_nsp) && into_schema == NULL)
+			{
+				/* the same owner as the schema it replaces */
+				BacSchemaCommand(psprintf("CREATE SCHEMA %s AUTHORIZATION %s",
+										  quote_identifier(svc->target),
+										  quote_identifier(GetUserNameFromId(svc->live_owner, false))),
+								 true);
+			}
+			else
+				BacSchemaCommand(psprintf("CREATE SCHEMA %s",
+										  quote_identifier(svc->target)), false);
 			BacRunScript(svc, "pre-data", svc->pre_sql, svc->pre_stmts,
 						 missing_roles);
 		}
@@ -1619,7 +1715,15 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 							m->snapshot_id)));
 		}
 
-		broken = BacReport(services, ts, desc);
+		{
+			Oid			save_userid;
+			int			save_sec;
+
+			GetUserIdAndSecContext(&save_userid, &save_sec);
+			BacBecomeAdmin();
+			broken = BacReport(services, ts, desc);
+			SetUserIdAndSecContext(save_userid, save_sec);
+		}
 
 		if (broken > 0 && on_broken == BAC_BROKEN_ERROR && !dry_run)
 			ereport(ERROR,
@@ -1629,8 +1733,8 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 					 errhint("Run it with dry_run => true to see the report, restore the linked services together with bac.restore_group(), or pass on_broken_links => 'warn'.")));
 		if (broken > 0 && on_broken != BAC_BROKEN_IGNORE)
 			ereport(WARNING,
-					(errmsg("%s leaves %lld broken links",
-							dry_run ? "the restore would" : "the restore",
+					(errmsg(dry_run ? "the restore would leave %lld broken links" :
+							"the restore leaves %lld broken links",
 							(long long) broken),
 					 errhint("See the rows with direction 'outgoing' or 'incoming' of the report.")));
 
@@ -1647,9 +1751,9 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 				RestoreService *svc = lfirst(lc);
 
 				if (svc->aside)
-					SPI_execute(psprintf("DROP SCHEMA %s CASCADE",
-										 quote_identifier(svc->aside)),
-								false, 0);
+					BacSchemaCommand(psprintf("DROP SCHEMA %s CASCADE",
+											  quote_identifier(svc->aside)),
+									 true);
 			}
 			AtEOXact_GUC(true, nestlevel);
 		}
@@ -1658,8 +1762,19 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 	{
 		if (dry_run)
 		{
-			/* the subtransaction goes with the error, handled by the caller */
+			/*
+			 * Roll the internal subtransaction back here, then rethrow: the
+			 * caller's transaction sees one ordinary error.
+			 */
+			ErrorData  *edata;
+
 			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			ReThrowError(edata);
 		}
 		PG_RE_THROW();
 	}
