@@ -967,6 +967,22 @@ BacCheckForeignDependents(List *services)
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "WITH ours(nsp) AS (SELECT pg_catalog.unnest('{%s}'::pg_catalog.oid[])),"
+					 " objs(cls, oid) AS ("
+					 "  SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass, nsp FROM ours"
+					 "  UNION ALL SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, oid FROM pg_catalog.pg_class WHERE relnamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, oid FROM pg_catalog.pg_type WHERE typnamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, oid FROM pg_catalog.pg_proc WHERE pronamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, oid FROM pg_catalog.pg_constraint WHERE connamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_operator'::pg_catalog.regclass, oid FROM pg_catalog.pg_operator WHERE oprnamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_collation'::pg_catalog.regclass, oid FROM pg_catalog.pg_collation WHERE collnamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_opfamily'::pg_catalog.regclass, oid FROM pg_catalog.pg_opfamily WHERE opfnamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_opclass'::pg_catalog.regclass, oid FROM pg_catalog.pg_opclass WHERE opcnamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_conversion'::pg_catalog.regclass, oid FROM pg_catalog.pg_conversion WHERE connamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass, oid FROM pg_catalog.pg_statistic_ext WHERE stxnamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_ts_config'::pg_catalog.regclass, oid FROM pg_catalog.pg_ts_config WHERE cfgnamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_ts_dict'::pg_catalog.regclass, oid FROM pg_catalog.pg_ts_dict WHERE dictnamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_ts_parser'::pg_catalog.regclass, oid FROM pg_catalog.pg_ts_parser WHERE prsnamespace IN (SELECT nsp FROM ours)"
+					 "  UNION ALL SELECT 'pg_catalog.pg_ts_template'::pg_catalog.regclass, oid FROM pg_catalog.pg_ts_template WHERE tmplnamespace IN (SELECT nsp FROM ours)),"
 					 " dep AS ("
 					 "  SELECT d.classid, d.objid, d.objsubid, d.refclassid, d.refobjid, d.refobjsubid,"
 					 "   CASE d.classid"
@@ -993,24 +1009,14 @@ BacCheckForeignDependents(List *services)
 					 "    WHEN 'pg_catalog.pg_amproc'::pg_catalog.regclass THEN (SELECT f.opfnamespace FROM pg_catalog.pg_amproc p JOIN pg_catalog.pg_opfamily f ON f.oid = p.amprocfamily WHERE p.oid = d.objid)"
 					 "    WHEN 'pg_catalog.pg_namespace'::pg_catalog.regclass THEN d.objid"
 					 "   END AS depnsp,"
-					 "   CASE d.refclassid"
-					 "    WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = d.refobjid)"
-					 "    WHEN 'pg_catalog.pg_type'::pg_catalog.regclass THEN (SELECT typnamespace FROM pg_catalog.pg_type WHERE oid = d.refobjid)"
-					 "    WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN (SELECT pronamespace FROM pg_catalog.pg_proc WHERE oid = d.refobjid)"
-					 "    WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN (SELECT connamespace FROM pg_catalog.pg_constraint WHERE oid = d.refobjid)"
-					 "    WHEN 'pg_catalog.pg_operator'::pg_catalog.regclass THEN (SELECT oprnamespace FROM pg_catalog.pg_operator WHERE oid = d.refobjid)"
-					 "    WHEN 'pg_catalog.pg_collation'::pg_catalog.regclass THEN (SELECT collnamespace FROM pg_catalog.pg_collation WHERE oid = d.refobjid)"
-					 "    WHEN 'pg_catalog.pg_ts_config'::pg_catalog.regclass THEN (SELECT cfgnamespace FROM pg_catalog.pg_ts_config WHERE oid = d.refobjid)"
-					 "    WHEN 'pg_catalog.pg_ts_dict'::pg_catalog.regclass THEN (SELECT dictnamespace FROM pg_catalog.pg_ts_dict WHERE oid = d.refobjid)"
-					 "    WHEN 'pg_catalog.pg_namespace'::pg_catalog.regclass THEN d.refobjid"
-					 "   END AS refnsp"
+					 "   d.refclassid AS r"
 					 "  FROM pg_catalog.pg_depend d"
+					 "  JOIN objs o ON o.cls = d.refclassid AND o.oid = d.refobjid"
 					 "  WHERE d.deptype IN ('n', 'a'))"
 					 " SELECT DISTINCT pg_catalog.pg_describe_object(classid, objid, 0),"
 					 "  pg_catalog.pg_describe_object(refclassid, refobjid, 0)"
 					 " FROM dep"
-					 " WHERE refnsp IN (SELECT nsp FROM ours)"
-					 "  AND (depnsp IS NULL OR depnsp NOT IN (SELECT nsp FROM ours))"
+					 " WHERE depnsp IS NULL OR depnsp NOT IN (SELECT nsp FROM ours)"
 					 " ORDER BY 1, 2 LIMIT 51",
 					 nsps.data);
 	ret = SPI_execute(sql.data, false, 0);
@@ -1801,7 +1807,8 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
  * BacSafeSearchPath
  *		Run the restore's own queries with search_path = pg_catalog, pg_temp
  *		(in a new GUC nest level, returned), so no object of the caller's
- *		search_path can capture an operator or function they use.
+ *		search_path can capture an operator or function they use; and
+ *		without JIT.
  */
 static int
 BacSafeSearchPath(void)
@@ -1809,6 +1816,10 @@ BacSafeSearchPath(void)
 	int			nestlevel = NewGUCNestLevel();
 
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	/* catalog queries look expensive to the planner; compiling them costs seconds */
+	(void) set_config_option("jit", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	return nestlevel;
