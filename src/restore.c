@@ -882,7 +882,10 @@ BacRunScript(RestoreService *svc, const char *section, const char *sql,
 	ScriptContext ctx;
 	ListCell   *lc;
 	int			skipped = 0;
+	instr_time	start,
+				elapsed;
 
+	INSTR_TIME_SET_CURRENT(start);
 	(void) set_config_option("search_path", quote_identifier(svc->target),
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
@@ -923,6 +926,12 @@ BacRunScript(RestoreService *svc, const char *section, const char *sql,
 
 	error_context_stack = errcb.previous;
 	AtEOXact_GUC(true, nestlevel);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	ereport(NOTICE,
+			(errmsg("ran the %s script of service \"%s\": %d statements in %.3f s",
+					section, svc->service, list_length(stmts) - skipped,
+					INSTR_TIME_GET_DOUBLE(elapsed))));
 
 	if (skipped > 0)
 		ereport(NOTICE,
@@ -1501,11 +1510,39 @@ BacReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 		bool		in_cur = DatumGetBool(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
 		bool		in_new = DatumGetBool(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
 		int64		discarded = 0,
-					back = 0;
+					back = 0,
+					same = 0;
 		char	   *detail;
 
 		CHECK_FOR_INTERRUPTS();
 		if (in_cur && in_new)
+		{
+			int64		dummy;
+
+			/*
+			 * Fast path: an order-independent fingerprint of each side (row
+			 * count and two sums of 64-bit row hashes with different seeds);
+			 * equal fingerprints mean equal multisets of rows but for odds
+			 * of about 2^-128.  Only when they differ are the rows grouped.
+			 */
+			sql = psprintf("SELECT CASE WHEN (SELECT ROW(pg_catalog.count(*),"
+						   "   pg_catalog.sum(pg_catalog.hashtextextended(t, 0)),"
+						   "   pg_catalog.sum(pg_catalog.hashtextextended(t, 1)))"
+						   "  FROM (SELECT o::pg_catalog.text AS t FROM %s.%s o) s)"
+						   " IS NOT DISTINCT FROM"
+						   " (SELECT ROW(pg_catalog.count(*),"
+						   "   pg_catalog.sum(pg_catalog.hashtextextended(t, 0)),"
+						   "   pg_catalog.sum(pg_catalog.hashtextextended(t, 1)))"
+						   "  FROM (SELECT n::pg_catalog.text AS t FROM %s.%s n) s)"
+						   " THEN 1 ELSE 0 END::pg_catalog.int8, 0::pg_catalog.int8",
+						   quote_identifier(cur), quote_identifier(rel),
+						   quote_identifier(svc->target), quote_identifier(rel));
+			BacCountQuery(sql, &same, &dummy);
+		}
+		if (in_cur && in_new && same)
+			detail = psprintf("table %s: 0 rows discarded (changed or inserted since the snapshot), 0 rows brought back (changed or deleted since)",
+							  quote_identifier(rel));
+		else if (in_cur && in_new)
 		{
 			sql = psprintf("SELECT COALESCE(pg_catalog.sum(d) FILTER (WHERE d > 0), 0)::pg_catalog.int8,"
 						   " COALESCE(-pg_catalog.sum(d) FILTER (WHERE d < 0), 0)::pg_catalog.int8"
@@ -1732,10 +1769,19 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 			Oid			save_userid;
 			int			save_sec;
 
+			instr_time	start,
+						elapsed;
+
+			INSTR_TIME_SET_CURRENT(start);
 			GetUserIdAndSecContext(&save_userid, &save_sec);
 			BacBecomeAdmin();
 			broken = BacReport(services, ts, desc);
 			SetUserIdAndSecContext(save_userid, save_sec);
+			INSTR_TIME_SET_CURRENT(elapsed);
+			INSTR_TIME_SUBTRACT(elapsed, start);
+			ereport(NOTICE,
+					(errmsg("computed the consequences report in %.3f s",
+							INSTR_TIME_GET_DOUBLE(elapsed))));
 		}
 
 		if (broken > 0 && on_broken == BAC_BROKEN_ERROR && !dry_run)
