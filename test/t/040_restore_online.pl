@@ -251,5 +251,22 @@ is($node->safe_psql($db, q{
 SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'bac_replaced%'}), '0',
 	'keep_previous => false leaves no old schema behind');
 
+# 5. lock_timeout applies while waiting for the service's locks, and a
+#    timed-out restore changes nothing
+my ($hout, $herr) = ('', '');
+my $holder = IPC::Run::start([ 'psql', '-X', '-d', $node->connstr($db), '-c',
+	'BEGIN; LOCK TABLE customer.note IN ACCESS SHARE MODE; SELECT pg_sleep(4); COMMIT;' ],
+	'>', \$hout, '2>', \$herr);
+$node->poll_query_until($db, q{SELECT count(*) > 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+ WHERE c.relname = 'note' AND l.mode = 'AccessShareLock' AND l.granted AND l.pid <> pg_backend_pid()});
+my $nsp_before = $node->safe_psql($db, q{SELECT string_agg(nspname, ' ' ORDER BY nspname) FROM pg_namespace});
+my ($lret, $lout, $lerr) = $node->psql($db,
+	"SET lock_timeout = '300ms'; SELECT count(*) FROM bac.restore('$snap', 'customer')");
+isnt($lret, 0, 'a restore waiting for a lock held by another session times out');
+like($lerr, qr/lock timeout/, 'with lock_timeout');
+is($node->safe_psql($db, q{SELECT string_agg(nspname, ' ' ORDER BY nspname) FROM pg_namespace}),
+	$nsp_before, 'and changes nothing');
+$holder->finish;
+
 $node->stop;
 done_testing();
