@@ -48,7 +48,7 @@ typedef struct BacCopyInSource
 {
 	FILE	   *file;			/* AllocateFile'd, closed at abort too */
 	const char *path;			/* for error messages */
-	BacCompression compression;
+	BacRestoreCompression compression;
 	ZSTD_DCtx  *zstd;			/* malloc'd by libzstd */
 	LZ4F_dctx  *lz4;			/* malloc'd by liblz4 */
 	char	   *inbuf;			/* compressed bytes read from the file */
@@ -118,7 +118,7 @@ BacCopyInRead(void *outbuf, int minread, int maxread)
 
 	while (done < (size_t) minread || done == 0)
 	{
-		if (source.compression == BAC_COMPRESSION_NONE)
+		if (source.compression == BAC_RESTORE_PLAIN)
 		{
 			size_t		n = fread((char *) outbuf + done, 1, maxread - done,
 								  source.file);
@@ -134,7 +134,7 @@ BacCopyInRead(void *outbuf, int minread, int maxread)
 			}
 			done += n;
 		}
-		else if (source.compression == BAC_COMPRESSION_ZSTD)
+		else if (source.compression == BAC_RESTORE_ZSTD)
 		{
 			ZSTD_inBuffer in;
 			ZSTD_outBuffer out;
@@ -210,7 +210,7 @@ BacCopyInRead(void *outbuf, int minread, int maxread)
  * rows loaded.
  */
 uint64
-BacCopyIn(Oid relid, const char *path, BacCompression compression,
+BacCopyIn(Oid relid, const char *path, BacRestoreCompression compression,
 		  const char *encoding, bool freeze, bool *frozen)
 {
 	Relation	rel;
@@ -231,9 +231,9 @@ BacCopyIn(Oid relid, const char *path, BacCompression compression,
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open snapshot data file \"%s\": %m", path)));
-	if (compression != BAC_COMPRESSION_NONE)
+	if (compression != BAC_RESTORE_PLAIN)
 		source.inbuf = palloc(BAC_COPY_IN_CHUNK);
-	if (compression == BAC_COMPRESSION_ZSTD)
+	if (compression == BAC_RESTORE_ZSTD)
 	{
 		source.zstd = ZSTD_createDCtx();
 		if (source.zstd == NULL)
@@ -242,7 +242,7 @@ BacCopyIn(Oid relid, const char *path, BacCompression compression,
 					 errmsg("out of memory creating a zstd decompression context")));
 		source.frame_done = false;
 	}
-	else if (compression == BAC_COMPRESSION_LZ4)
+	else if (compression == BAC_RESTORE_LZ4)
 	{
 		size_t		ret = LZ4F_createDecompressionContext(&source.lz4,
 														  LZ4F_VERSION);
@@ -292,7 +292,7 @@ BacCopyIn(Oid relid, const char *path, BacCompression compression,
 	table_close(rel, NoLock);
 
 	/* every byte of the file must have been consumed */
-	if (compression != BAC_COMPRESSION_NONE &&
+	if (compression != BAC_RESTORE_PLAIN &&
 		(source.inpos < source.inlen || !source.frame_done))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),

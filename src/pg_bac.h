@@ -129,14 +129,14 @@ extern BacSchemaDDL *BacCaptureSchemaDDL(Oid nspoid);
 /* snapshot.c */
 
 /* restore.c, copy_in.c: restore services from a snapshot */
-typedef enum BacCompression
+typedef enum BacRestoreCompression
 {
-	BAC_COMPRESSION_NONE,
-	BAC_COMPRESSION_ZSTD,
-	BAC_COMPRESSION_LZ4
-} BacCompression;
+	BAC_RESTORE_PLAIN,
+	BAC_RESTORE_ZSTD,
+	BAC_RESTORE_LZ4
+} BacRestoreCompression;
 
-extern uint64 BacCopyIn(Oid relid, const char *path, BacCompression compression,
+extern uint64 BacCopyIn(Oid relid, const char *path, BacRestoreCompression compression,
 						const char *encoding, bool freeze, bool *frozen);
 
 /* export.c */

@@ -94,7 +94,7 @@ typedef struct RestoreTable
 	char	   *name;			/* table name inside the schema */
 	List	   *files;			/* char * paths relative to the snapshot
 								 * directory, loaded in this order */
-	BacCompression compression;
+	BacRestoreCompression compression;
 	int64		rows;			/* rows at snapshot time, -1 if unknown */
 } RestoreTable;
 
@@ -129,7 +129,7 @@ typedef struct RestoreManifest
 	int			format_version;
 	int			server_version_num;
 	char	   *encoding;		/* server encoding of the source, or NULL */
-	BacCompression compression;	/* of every data file */
+	BacRestoreCompression compression;	/* of every data file */
 	List	   *services;		/* RestoreService * (all of the snapshot) */
 	List	   *file_paths;		/* char *: files listed with checksums */
 	List	   *file_sizes;		/* int64 as char * (parallel to file_paths) */
@@ -361,11 +361,11 @@ BacRestoreReadManifest(const char *snapshot_id)
 		compression = BacManifestText(0, 5);
 	}
 	if (compression == NULL || strcmp(compression, "none") == 0)
-		m->compression = BAC_COMPRESSION_NONE;
+		m->compression = BAC_RESTORE_PLAIN;
 	else if (strcmp(compression, "zstd") == 0)
-		m->compression = BAC_COMPRESSION_ZSTD;
+		m->compression = BAC_RESTORE_ZSTD;
 	else if (strcmp(compression, "lz4") == 0)
-		m->compression = BAC_COMPRESSION_LZ4;
+		m->compression = BAC_RESTORE_LZ4;
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
