@@ -224,6 +224,23 @@ DROP SCHEMA rs_gone CASCADE;
 SELECT bac.unregister_service('rs_gone');
 SELECT bac.drop_snapshot(:'snap3');
 
+--
+-- compressed snapshots (zstd, lz4), taken with two workers: the data files
+-- are decompressed on the fly; the copies equal the live table
+--
+SELECT snapshot_id AS snapz FROM bac.snapshot('{rs_ord}', compression => 'zstd', workers => 2) \gset
+SELECT snapshot_id AS snapl FROM bac.snapshot('{rs_ord}', compression => 'lz4') \gset
+SELECT f LIKE '%.zst' AS zstd_file FROM jsonb_array_elements(pg_read_file('pg_bac/' || :'snapz' || '/manifest.json')::jsonb->'services') s,
+	jsonb_array_elements(s->'tables') t, jsonb_array_elements_text(t->'files') f;
+SELECT count(*) FROM bac.restore(:'snapz', 'rs_ord', into_schema => 'rs_ord_zstd');
+SELECT count(*) FROM bac.restore(:'snapl', 'rs_ord', into_schema => 'rs_ord_lz4');
+SELECT (SELECT count(*) FROM rs_ord_zstd.orders) AS zstd_rows, (SELECT count(*) FROM rs_ord_lz4.orders) AS lz4_rows,
+	   (SELECT count(*) FROM (SELECT * FROM rs_ord.orders EXCEPT ALL SELECT * FROM rs_ord_zstd.orders) x) AS zstd_missing,
+	   (SELECT count(*) FROM (SELECT * FROM rs_ord_lz4.orders EXCEPT ALL SELECT * FROM rs_ord.orders) x) AS lz4_extra;
+DROP SCHEMA rs_ord_zstd, rs_ord_lz4 CASCADE;
+SELECT bac.drop_snapshot(:'snapz');
+SELECT bac.drop_snapshot(:'snapl');
+
 -- clean up
 SELECT bac.drop_link('rs_order_customer');
 SELECT bac.unregister_service('rs_cust');
