@@ -144,6 +144,10 @@ SELECT pg_temp.try($$SELECT bac.restore(current_setting('regress.snap'), 'rs_cus
 SELECT pg_temp.write_lines('pg_bac/' || :'snap' || '/manifest.json',
 	regexp_split_to_array(rtrim(regexp_replace(:'manifest', '"server_version_num": \d+', '"server_version_num": 140010'), E'\n'), E'\n'));
 SELECT pg_temp.try($$SELECT bac.restore(current_setting('regress.snap'), 'rs_cust')$$);
+-- a damaged manifest (a row count changed)
+SELECT pg_temp.write_lines('pg_bac/' || :'snap' || '/manifest.json',
+	regexp_split_to_array(rtrim(regexp_replace(:'manifest', '"rows": 100,', '"rows": 101,'), E'\n'), E'\n'));
+SELECT pg_temp.try($$SELECT bac.restore(current_setting('regress.snap'), 'rs_cust')$$);
 SELECT pg_temp.write_lines('pg_bac/' || :'snap' || '/manifest.json',
 	regexp_split_to_array(rtrim(:'manifest', E'\n'), E'\n'));
 SELECT pg_temp.state('rs_cust') AS unchanged;

@@ -305,7 +305,47 @@ BacManifestText(int row, int col)
 }
 
 /*
- * BacReadManifest
+ * BacRestoreCheckManifestSum
+ *		The manifest's last line is "manifest_checksum": "<sha256>", the
+ *		SHA-256 of every byte before that line (archive format v1).  Refuse
+ *		a manifest that does not match.
+ */
+static void
+BacRestoreCheckManifestSum(const char *snapshot_id, const char *json)
+{
+	const char *key = "\"manifest_checksum\": \"";
+	const char *line = NULL;
+	const char *p;
+	pg_cryptohash_ctx *ctx;
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	char		hex[PG_SHA256_DIGEST_LENGTH * 2 + 1];
+
+	for (p = json; (p = strstr(p, key)) != NULL; p++)
+		if (p > json && p[-1] == '\n')
+			line = p;
+	if (line != NULL && strlen(line) >= strlen(key) + 64)
+	{
+		ctx = pg_cryptohash_create(PG_SHA256);
+		if (pg_cryptohash_init(ctx) < 0 ||
+			pg_cryptohash_update(ctx, (const uint8 *) json, line - json) < 0 ||
+			pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+			elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+		pg_cryptohash_free(ctx);
+		hex_encode((char *) digest, sizeof(digest), hex);
+		hex[sizeof(hex) - 1] = '\0';
+		if (pg_strncasecmp(line + strlen(key), hex, 64) == 0)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("manifest of snapshot \"%s\" is corrupt", snapshot_id),
+			 errdetail(line == NULL ? "Its manifest_checksum line is missing." :
+					   "Its manifest_checksum does not match its content."),
+			 errhint("Nothing was changed.  Check the snapshot with bac.verify_snapshot().")));
+}
+
+/*
+ * BacRestoreReadManifest
  *		Read and parse <archive>/<id>/manifest.json with PostgreSQL's jsonb.
  *		The caller is connected to SPI.  Results are allocated in the
  *		caller's (upper) memory context.
@@ -389,6 +429,8 @@ BacRestoreReadManifest(const char *snapshot_id)
 						PG_VERSION_NUM / 10000),
 				 errdetail("Snapshots hold SQL and COPY data written by one major version and are restored only on the same major version."),
 				 errhint("Use bac.export() and psql, or pg_dump, to move data across major versions.")));
+
+	BacRestoreCheckManifestSum(snapshot_id, json);
 
 	/* the checksummed files */
 	ret = SPI_execute_with_args(
@@ -521,7 +563,7 @@ BacCheckRelPath(const char *snapshot_id, const char *relpath)
 }
 
 /*
- * BacVerifyFile
+ * BacRestoreVerifyFile
  *		Check that relpath is listed in the manifest and that its size and
  *		SHA-256 match.  Errors name the file.
  */
