@@ -157,7 +157,7 @@ static bool BacStatementUsesMissingRole(Node *stmt);
 static void BacRunScript(RestoreService *svc, const char *section,
 						 const char *sql, List *stmts, BacMissingRoles mr);
 static void BacCheckForeignDependents(List *services);
-static void BacLockSchema(Oid nspoid);
+static void BacLockSchema(Oid nspoid, const char *name);
 static char *BacAsideName(const char *schema, const char *snapshot_id,
 						  bool keep_previous);
 static void BacLoadData(RestoreManifest *m, RestoreService *svc);
@@ -1098,13 +1098,21 @@ BacCheckForeignDependents(List *services)
  *		Nothing outside the schema is locked.
  */
 static void
-BacLockSchema(Oid nspoid)
+BacLockSchema(Oid nspoid, const char *name)
 {
 	int			ret;
 	uint64		i;
 	char	   *sql;
 
 	LockDatabaseObject(NamespaceRelationId, nspoid, 0, AccessExclusiveLock);
+	AcceptInvalidationMessages();
+	if (get_namespace_oid(name, true) != nspoid)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("schema \"%s\" was replaced while the restore waited for its lock",
+						name),
+				 errdetail("Another transaction renamed, dropped or restored the schema."),
+				 errhint("Run the restore again.")));
 	sql = psprintf("SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = %u"
 				   " AND relkind IN ('r', 'p', 'm', 'S', 'v', 'f')"
 				   " ORDER BY oid", nspoid);
@@ -1745,7 +1753,7 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 				RestoreService *svc = lfirst(lc);
 
 				if (OidIsValid(svc->live_nsp))
-					BacLockSchema(svc->live_nsp);
+					BacLockSchema(svc->live_nsp, svc->schema);
 			}
 			BacCheckForeignDependents(services);
 			foreach(lc, services)

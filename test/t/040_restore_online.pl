@@ -268,5 +268,22 @@ is($node->safe_psql($db, q{SELECT string_agg(nspname, ' ' ORDER BY nspname) FROM
 	$nsp_before, 'and changes nothing');
 $holder->finish;
 
+# 6. two restores of the same service at once: the second waits for the
+#    first, then refuses cleanly instead of acting on the replaced schema
+my ($fout, $ferr) = ('', '');
+my $first = IPC::Run::start([ 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr($db), '-c',
+	"BEGIN; SELECT count(*) FROM bac.restore('$snap', 'customer', keep_previous => false); SELECT pg_sleep(2); COMMIT;" ],
+	'>', \$fout, '2>', \$ferr);
+$node->poll_query_until($db, q{SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event = 'PgSleep'
+ AND query LIKE '%bac.restore%'});
+my ($cret, $cout, $cerr) = $node->psql($db,
+	"SELECT count(*) FROM bac.restore('$snap', 'customer', keep_previous => false)");
+$first->finish;
+is($first->result(0), 0, 'the first of two concurrent restores commits');
+isnt($cret, 0, 'the second, which waited for it, fails');
+like($cerr, qr/was replaced while the restore waited for its lock/, 'saying why');
+is($node->safe_psql($db, q{SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'bac_replaced%'}),
+	'0', 'and leaves nothing behind');
+
 $node->stop;
 done_testing();

@@ -88,6 +88,21 @@ same_dump(dump_schema($node, 'src', '--schema-only', 'zoo'), $schema_at_snapshot
 same_dump(dump_schema($node, 'src', '--data-only', 'zoo'), $data_at_snapshot,
 	'in place: pg_dump --data-only equals the dump at snapshot time');
 
+# 1b. beside the live schema, under another name: the dump equals the
+#     original's with the schema renamed (the scripts are relocatable)
+($ret, $out, $err) = $node->psql('src',
+	"SELECT count(*) FROM bac.restore('$snap', 'zoo', into_schema => 'zoo_copy')");
+is($ret, 0, 'restore of the zoo into zoo_copy') or diag($err);
+{
+	my $want = $schema_at_snapshot;
+	$want =~ s/\bzoo\./zoo_copy./g;
+	$want =~ s/(Schema|Name): zoo;/$1: zoo_copy;/g;
+	$want =~ s/SCHEMA zoo\b/SCHEMA zoo_copy/g;
+	same_dump(dump_schema($node, 'src', '--schema-only', 'zoo_copy'), $want,
+		'into_schema: pg_dump --schema-only equals the dump at snapshot time, schema renamed');
+}
+$node->safe_psql('src', 'DROP SCHEMA zoo_copy CASCADE');
+
 # 2. into another database of the same server (same archive directory)
 $node->safe_psql('dst', 'CREATE EXTENSION pg_bac');
 ($ret, $out, $err) = $node->psql('dst',
