@@ -834,6 +834,21 @@ BacStatementRoles(Node *stmt)
 		case T_DoStmt:
 			names = BacDoBlockRoles((DoStmt *) stmt);
 			break;
+		case T_VariableSetStmt:
+			{
+				/* SET ROLE r / SET SESSION AUTHORIZATION r (grants by r) */
+				VariableSetStmt *v = (VariableSetStmt *) stmt;
+
+				if (v->kind == VAR_SET_VALUE && v->name &&
+					(strcmp(v->name, "role") == 0 ||
+					 strcmp(v->name, "session_authorization") == 0) &&
+					list_length(v->args) == 1 &&
+					IsA(linitial(v->args), A_Const) &&
+					IsA(&((A_Const *) linitial(v->args))->val, String))
+					names = lappend(names,
+									strVal(&((A_Const *) linitial(v->args))->val));
+			}
+			break;
 		default:
 			break;
 	}
@@ -932,6 +947,10 @@ BacRunScript(RestoreService *svc, const char *section, const char *sql,
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	(void) set_config_option("check_function_bodies", "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	/* a SET ROLE in a script (grants made by another grantor) ends with it */
+	(void) set_config_option("role", GetConfigOption("role", false, false),
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 

@@ -98,13 +98,16 @@ is($ret, 0, 'restore of the zoo into zoo_copy') or diag($err);
 	$want =~ s/\bzoo\./zoo_copy./g;
 	$want =~ s/(Schema|Name): zoo;/$1: zoo_copy;/g;
 	$want =~ s/SCHEMA zoo\b/SCHEMA zoo_copy/g;
+	$want =~ s/search_path TO 'zoo'/search_path TO 'zoo_copy'/g;
 	same_dump(dump_schema($node, 'src', '--schema-only', 'zoo_copy'), $want,
 		'into_schema: pg_dump --schema-only equals the dump at snapshot time, schema renamed');
 }
 $node->safe_psql('src', 'DROP SCHEMA zoo_copy CASCADE');
 
 # 2. into another database of the same server (same archive directory)
-$node->safe_psql('dst', 'CREATE EXTENSION pg_bac');
+# what the zoo needs outside its schema, in any database it goes to
+my $prereq = 'CREATE FOREIGN DATA WRAPPER zoo_fdw; CREATE SERVER zoo_server FOREIGN DATA WRAPPER zoo_fdw;';
+$node->safe_psql('dst', "CREATE EXTENSION pg_bac; $prereq");
 ($ret, $out, $err) = $node->psql('dst',
 	"SELECT count(*) FROM bac.restore('$snap', 'zoo')");
 is($ret, 0, 'restore of the zoo into another database') or diag($err);
@@ -121,7 +124,7 @@ $other->start;
 my $archive = $node->data_dir . '/pg_bac';
 make_path($other->data_dir . '/pg_bac');
 PostgreSQL::Test::RecursiveCopy::copypath("$archive/$snap", $other->data_dir . "/pg_bac/$snap");
-$other->safe_psql('postgres', 'CREATE EXTENSION pg_bac');
+$other->safe_psql('postgres', "CREATE EXTENSION pg_bac; $prereq");
 ($ret, $out, $err) = $other->psql('postgres',
 	"SELECT count(*) FROM bac.restore('$snap', 'zoo')");
 isnt($ret, 0, 'other cluster: the restore is refused while roles are missing');
