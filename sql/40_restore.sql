@@ -245,6 +245,15 @@ DROP SCHEMA rs_ord_zstd, rs_ord_lz4 CASCADE;
 SELECT bac.drop_snapshot(:'snapz');
 SELECT bac.drop_snapshot(:'snapl');
 
+-- with public (and the hostile objects 00_install planted there) first in
+-- search_path, a restore calls none of them
+SET search_path = public, pg_catalog;
+SELECT count(*) FROM bac.restore(:'snap', 'rs_ord', dry_run => true);
+SELECT count(*) FROM bac.restore(:'snap', 'rs_ord', into_schema => 'rs_ord_hostile');
+RESET search_path;
+SELECT * FROM public.hostile_log;
+DROP SCHEMA rs_ord_hostile CASCADE;
+
 -- clean up
 SELECT bac.drop_link('rs_order_customer');
 SELECT bac.unregister_service('rs_cust');
