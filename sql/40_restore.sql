@@ -245,6 +245,25 @@ DROP SCHEMA rs_ord_zstd, rs_ord_lz4 CASCADE;
 SELECT bac.drop_snapshot(:'snapz');
 SELECT bac.drop_snapshot(:'snapl');
 
+--
+-- a service group is restored together
+--
+CREATE SCHEMA rs_g1;
+CREATE TABLE rs_g1.t1 (id int);
+CREATE SCHEMA rs_g2;
+CREATE TABLE rs_g2.t2 (id int);
+SELECT bac.register_service('rs_g1', service_group => 'rs_grp');
+SELECT bac.register_service('rs_g2', service_group => 'rs_grp');
+SELECT snapshot_id AS snapg FROM bac.snapshot('{rs_g1,rs_g2}') \gset
+-- one member alone: done, with a warning
+SELECT link FROM bac.restore(:'snapg', 'rs_g1', keep_previous => false) WHERE direction = 'rows';
+-- restore_group naming one member restores the whole group
+SELECT link FROM bac.restore_group(:'snapg', '{rs_g1}', keep_previous => false) WHERE direction = 'rows' ORDER BY 1;
+DROP SCHEMA rs_g1, rs_g2 CASCADE;
+SELECT bac.unregister_service('rs_g1');
+SELECT bac.unregister_service('rs_g2');
+SELECT bac.drop_snapshot(:'snapg');
+
 -- with public (and the hostile objects 00_install planted there) first in
 -- search_path, a restore calls none of them
 SET search_path = public, pg_catalog;

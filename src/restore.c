@@ -104,6 +104,7 @@ typedef struct RestoreService
 	char	   *service;		/* service name */
 	char	   *schema;			/* its schema at snapshot time */
 	char	   *owner;			/* owner role name at snapshot time, or NULL */
+	char	   *group;			/* service group at snapshot time, or NULL */
 	char	   *pre_file;		/* paths relative to the snapshot directory */
 	char	   *post_file;
 	List	   *tables;			/* RestoreTable *, in load order */
@@ -460,7 +461,7 @@ BacRestoreReadManifest(const char *snapshot_id)
 	/* the services */
 	ret = SPI_execute_with_args(
 								"SELECT s->>'service', s->>'schema', s->>'owner',"
-								" s->>'pre_data', s->>'post_data', s->'tables'"
+								" s->>'pre_data', s->>'post_data', s->'tables', s->>'service_group'"
 								" FROM pg_catalog.jsonb_array_elements("
 								"  ($1::pg_catalog.jsonb)->'services') AS s",
 								1, argtypes, args, NULL, false, 0);
@@ -488,6 +489,7 @@ BacRestoreReadManifest(const char *snapshot_id)
 			svc->pre_file = SPI_getvalue(stt->vals[i], stt->tupdesc, 4);
 			svc->post_file = SPI_getvalue(stt->vals[i], stt->tupdesc, 5);
 			tables = SPI_getvalue(stt->vals[i], stt->tupdesc, 6);
+			svc->group = SPI_getvalue(stt->vals[i], stt->tupdesc, 7);
 			if (svc->service == NULL || svc->schema == NULL ||
 				svc->pre_file == NULL || svc->post_file == NULL)
 				ereport(ERROR,
@@ -2047,6 +2049,27 @@ bac_restore(PG_FUNCTION_ARGS)
 	svc = BacFindService(m, service);
 	if (into_schema && strcmp(into_schema, svc->schema) == 0)
 		into_schema = NULL;
+	if (svc->group != NULL && into_schema == NULL)
+	{
+		StringInfoData mates;
+		ListCell   *lc;
+
+		initStringInfo(&mates);
+		foreach(lc, m->services)
+		{
+			RestoreService *o = lfirst(lc);
+
+			if (o != svc && o->group && strcmp(o->group, svc->group) == 0)
+				appendStringInfo(&mates, "%s%s", mates.len ? ", " : "",
+								 quote_identifier(o->service));
+		}
+		if (mates.len > 0)
+			ereport(WARNING,
+					(errmsg("service \"%s\" belongs to group \"%s\" and is restored without %s",
+							svc->service, svc->group, mates.data),
+					 errdetail("The services of a group are meant to be restored together."),
+					 errhint("Use bac.restore_group() to restore the whole group to the same instant.")));
+	}
 	BacRestoreServices(m, list_make1(svc), into_schema, keep_previous, dry_run,
 					   on_broken, missing_roles, rsinfo->setResult,
 					   rsinfo->setDesc);
@@ -2119,6 +2142,34 @@ bac_restore_group(PG_FUNCTION_ARGS)
 						 errmsg("service \"%s\" is named twice", svc->service),
 						 errhint("Name each service once.")));
 			services = lappend(services, svc);
+		}
+	}
+	if (!PG_ARGISNULL(1))
+	{
+		/* a service brings its whole group along */
+		List	   *named = list_copy(services);
+		ListCell   *lc,
+				   *lo;
+
+		foreach(lc, named)
+		{
+			RestoreService *svc = lfirst(lc);
+
+			if (svc->group == NULL)
+				continue;
+			foreach(lo, m->services)
+			{
+				RestoreService *o = lfirst(lo);
+
+				if (o->group && strcmp(o->group, svc->group) == 0 &&
+					!list_member_ptr(services, o))
+				{
+					services = lappend(services, o);
+					ereport(NOTICE,
+							(errmsg("service \"%s\" is restored too: it is in group \"%s\" with \"%s\"",
+									o->service, svc->group, svc->service)));
+				}
+			}
 		}
 	}
 	if (services == NIL)
