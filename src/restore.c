@@ -1592,19 +1592,15 @@ BacReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 
 			/*
 			 * Fast path: an order-independent fingerprint of each side (row
-			 * count and two sums of 64-bit row hashes with different seeds);
-			 * equal fingerprints mean equal multisets of rows but for odds
-			 * of about 2^-128.  Only when they differ are the rows grouped.
+			 * count, sum and exclusive or of the 64-bit row hashes); equal
+			 * fingerprints mean equal multisets of rows but for negligible
+			 * odds.  Only when they differ are the rows grouped.
 			 */
-			sql = psprintf("SELECT CASE WHEN (SELECT ROW(pg_catalog.count(*),"
-						   "   pg_catalog.sum(pg_catalog.hashtextextended(t, 0)),"
-						   "   pg_catalog.sum(pg_catalog.hashtextextended(t, 1)))"
-						   "  FROM (SELECT o::pg_catalog.text AS t FROM %s.%s o) s)"
+			sql = psprintf("SELECT CASE WHEN (SELECT ROW(pg_catalog.count(*), pg_catalog.sum(h), pg_catalog.bit_xor(h))"
+						   "  FROM (SELECT pg_catalog.hashtextextended(o::pg_catalog.text, 0) AS h FROM %s.%s o) s)"
 						   " IS NOT DISTINCT FROM"
-						   " (SELECT ROW(pg_catalog.count(*),"
-						   "   pg_catalog.sum(pg_catalog.hashtextextended(t, 0)),"
-						   "   pg_catalog.sum(pg_catalog.hashtextextended(t, 1)))"
-						   "  FROM (SELECT n::pg_catalog.text AS t FROM %s.%s n) s)"
+						   " (SELECT ROW(pg_catalog.count(*), pg_catalog.sum(h), pg_catalog.bit_xor(h))"
+						   "  FROM (SELECT pg_catalog.hashtextextended(n::pg_catalog.text, 0) AS h FROM %s.%s n) s)"
 						   " THEN 1 ELSE 0 END::pg_catalog.int8, 0::pg_catalog.int8",
 						   quote_identifier(cur), quote_identifier(rel),
 						   quote_identifier(svc->target), quote_identifier(rel));
