@@ -35,8 +35,6 @@
  */
 #include "postgres.h"
 
-#include <sys/stat.h>
-
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "access/genam.h"
@@ -132,9 +130,9 @@ typedef struct RestoreManifest
 	char	   *encoding;		/* server encoding of the source, or NULL */
 	BacRestoreCompression compression;	/* of every data file */
 	List	   *services;		/* RestoreService * (all of the snapshot) */
-	List	   *file_paths;		/* char *: files listed with checksums */
-	List	   *file_sizes;		/* int64 as char * (parallel to file_paths) */
-	List	   *file_sums;		/* char * hex sha256 (parallel) */
+	BacManifest *archive;		/* the same manifest as read by archive.c:
+								 * checked against its manifest_checksum,
+								 * used to verify the files */
 } RestoreManifest;
 
 /* error context while a script statement runs */
@@ -147,10 +145,8 @@ typedef struct ScriptContext
 
 static BacOnBroken BacParseOnBroken(const char *value);
 static BacMissingRoles BacParseMissingRoles(const char *value);
-static char *BacSnapshotDir(const char *snapshot_id);
 static char *BacReadWholeFile(const char *path, const char *what);
 static RestoreManifest *BacRestoreReadManifest(const char *snapshot_id);
-static void BacRestoreVerifyFile(RestoreManifest *m, const char *relpath);
 static List *BacParseScript(const char *sql, const char *service,
 							const char *section);
 static void BacCollectRoles(List *stmts, List **roles);
@@ -210,56 +206,6 @@ BacParseMissingRoles(const char *value)
 }
 
 /*
- * BacSnapshotDir
- *		The directory of a snapshot, after checking the id is a plain name:
- *		letters, digits, '.', '_', '-', not starting with '.', so it can never
- *		name anything outside the archive directory.
- */
-static char *
-BacSnapshotDir(const char *snapshot_id)
-{
-	const char *p;
-	struct stat st;
-	char	   *dir;
-
-	if (snapshot_id[0] == '\0' || snapshot_id[0] == '.' ||
-		strlen(snapshot_id) >= NAMEDATALEN)
-		p = snapshot_id;
-	else
-	{
-		for (p = snapshot_id; *p; p++)
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-				  (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-				  *p == '-'))
-				break;
-	}
-	if (*p != '\0' || snapshot_id[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid snapshot id \"%s\"", snapshot_id),
-				 errdetail("Snapshot ids consist of letters, digits, \".\", \"_\" and \"-\", do not start with \".\" and are shorter than %d bytes.",
-						   NAMEDATALEN),
-				 errhint("List the snapshots with SELECT * FROM bac.snapshots().")));
-
-	if (bac_archive_directory == NULL || bac_archive_directory[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("bac.archive_directory is not set"),
-				 errdetail("Snapshots are read from the directory named by bac.archive_directory."),
-				 errhint("Set bac.archive_directory in postgresql.conf and reload.")));
-
-	dir = psprintf("%s/%s", bac_archive_directory, snapshot_id);
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("snapshot \"%s\" does not exist", snapshot_id),
-				 errdetail("There is no directory \"%s\" in the archive directory.",
-						   snapshot_id),
-				 errhint("List the snapshots with SELECT * FROM bac.snapshots().")));
-	return dir;
-}
-
-/*
  * BacReadWholeFile
  *		Read a (small) file into a palloc'd NUL-terminated string.
  */
@@ -306,46 +252,6 @@ BacManifestText(int row, int col)
 }
 
 /*
- * BacRestoreCheckManifestSum
- *		The manifest's last line is "manifest_checksum": "<sha256>", the
- *		SHA-256 of every byte before that line (archive format v1).  Refuse
- *		a manifest that does not match.
- */
-static void
-BacRestoreCheckManifestSum(const char *snapshot_id, const char *json)
-{
-	const char *key = "\"manifest_checksum\": \"";
-	const char *line = NULL;
-	const char *p;
-	pg_cryptohash_ctx *ctx;
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	char		hex[PG_SHA256_DIGEST_LENGTH * 2 + 1];
-
-	for (p = json; (p = strstr(p, key)) != NULL; p++)
-		if (p > json && p[-1] == '\n')
-			line = p;
-	if (line != NULL && strlen(line) >= strlen(key) + 64)
-	{
-		ctx = pg_cryptohash_create(PG_SHA256);
-		if (pg_cryptohash_init(ctx) < 0 ||
-			pg_cryptohash_update(ctx, (const uint8 *) json, line - json) < 0 ||
-			pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-			elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-		pg_cryptohash_free(ctx);
-		hex_encode((char *) digest, sizeof(digest), hex);
-		hex[sizeof(hex) - 1] = '\0';
-		if (pg_strncasecmp(line + strlen(key), hex, 64) == 0)
-			return;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("manifest of snapshot \"%s\" is corrupt", snapshot_id),
-			 errdetail(line == NULL ? "Its manifest_checksum line is missing." :
-					   "Its manifest_checksum does not match its content."),
-			 errhint("Nothing was changed.  Check the snapshot with bac.verify_snapshot().")));
-}
-
-/*
  * BacRestoreReadManifest
  *		Read and parse <archive>/<id>/manifest.json with PostgreSQL's jsonb.
  *		The caller is connected to SPI.  Results are allocated in the
@@ -364,7 +270,7 @@ BacRestoreReadManifest(const char *snapshot_id)
 	char	   *compression;
 
 	m->snapshot_id = pstrdup(snapshot_id);
-	m->dir = BacSnapshotDir(snapshot_id);
+	m->dir = BacSnapshotDirectory(snapshot_id);
 	path = psprintf("%s/manifest.json", m->dir);
 	json = BacReadWholeFile(path, "snapshot manifest");
 	args[0] = CStringGetTextDatum(json);
@@ -431,32 +337,11 @@ BacRestoreReadManifest(const char *snapshot_id)
 				 errdetail("Snapshots hold SQL and COPY data written by one major version and are restored only on the same major version."),
 				 errhint("Use bac.export() and psql, or pg_dump, to move data across major versions.")));
 
-	BacRestoreCheckManifestSum(snapshot_id, json);
-
-	/* the checksummed files */
-	ret = SPI_execute_with_args(
-								"SELECT f->>'file', f->>'bytes', f->>'sha256'"
-								" FROM pg_catalog.jsonb_array_elements("
-								"  ($1::pg_catalog.jsonb)->'files') AS f",
-								1, argtypes, args, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read manifest files: %d", ret);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *p = BacManifestText(i, 1);
-		char	   *sz = BacManifestText(i, 2);
-		char	   *sum = BacManifestText(i, 3);
-
-		if (p == NULL || sz == NULL || sum == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("manifest of snapshot \"%s\" has a file entry without file, bytes or sha256",
-							snapshot_id),
-					 errhint("Check the snapshot with bac.verify_snapshot().")));
-		m->file_paths = lappend(m->file_paths, p);
-		m->file_sizes = lappend(m->file_sizes, sz);
-		m->file_sums = lappend(m->file_sums, sum);
-	}
+	/*
+	 * archive.c checks the manifest against its manifest_checksum line and
+	 * every field and path in it; its file list verifies the files.
+	 */
+	m->archive = BacReadManifest(snapshot_id);
 
 	/* the services */
 	ret = SPI_execute_with_args(
@@ -546,110 +431,6 @@ BacRestoreReadManifest(const char *snapshot_id)
 		}
 	}
 	return m;
-}
-
-/*
- * BacCheckRelPath
- *		A path from the manifest must stay inside the snapshot directory.
- */
-static void
-BacCheckRelPath(const char *snapshot_id, const char *relpath)
-{
-	if (relpath[0] == '/' || strstr(relpath, "..") != NULL ||
-		strchr(relpath, '\\') != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("manifest of snapshot \"%s\" names file \"%s\" outside the snapshot directory",
-						snapshot_id, relpath),
-				 errhint("The manifest was altered; do not restore this snapshot.")));
-}
-
-/*
- * BacRestoreVerifyFile
- *		Check that relpath is listed in the manifest and that its size and
- *		SHA-256 match.  Errors name the file.
- */
-static void
-BacRestoreVerifyFile(RestoreManifest *m, const char *relpath)
-{
-	ListCell   *lp,
-			   *ls,
-			   *lsum;
-	const char *want_size = NULL;
-	const char *want_sum = NULL;
-	char	   *path;
-	FILE	   *f;
-	pg_cryptohash_ctx *ctx;
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	char		hex[PG_SHA256_DIGEST_LENGTH * 2 + 1];
-	char	   *buf;
-	size_t		n;
-	int64		size = 0;
-
-	BacCheckRelPath(m->snapshot_id, relpath);
-	forthree(lp, m->file_paths, ls, m->file_sizes, lsum, m->file_sums)
-	{
-		if (strcmp((char *) lfirst(lp), relpath) == 0)
-		{
-			want_size = lfirst(ls);
-			want_sum = lfirst(lsum);
-			break;
-		}
-	}
-	if (want_sum == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("file \"%s\" of snapshot \"%s\" has no checksum in the manifest",
-						relpath, m->snapshot_id),
-				 errhint("The manifest is incomplete; do not restore this snapshot.")));
-
-	path = psprintf("%s/%s", m->dir, relpath);
-	f = AllocateFile(path, PG_BINARY_R);
-	if (f == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\" of snapshot \"%s\": %m",
-						relpath, m->snapshot_id),
-				 errhint("The snapshot is damaged; check it with bac.verify_snapshot().")));
-	ctx = pg_cryptohash_create(PG_SHA256);
-	if (pg_cryptohash_init(ctx) < 0)
-		elog(ERROR, "could not initialize SHA-256: %s", pg_cryptohash_error(ctx));
-	buf = palloc(256 * 1024);
-	while ((n = fread(buf, 1, 256 * 1024, f)) > 0)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (pg_cryptohash_update(ctx, (uint8 *) buf, n) < 0)
-			elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-		size += n;
-	}
-	if (ferror(f))
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not read file \"%s\" of snapshot \"%s\": %m",
-						relpath, m->snapshot_id)));
-	FreeFile(f);
-	pfree(buf);
-	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
-	hex_encode((char *) digest, sizeof(digest), hex);
-	hex[sizeof(hex) - 1] = '\0';
-
-	if (size != pg_strtoint64(want_size))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("file \"%s\" of snapshot \"%s\" is corrupt", relpath,
-						m->snapshot_id),
-				 errdetail("The file has %lld bytes, the manifest says %s.",
-						   (long long) size, want_size),
-				 errhint("Nothing was changed.  Restore from another snapshot.")));
-	if (pg_strcasecmp(hex, want_sum) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("file \"%s\" of snapshot \"%s\" is corrupt", relpath,
-						m->snapshot_id),
-				 errdetail("Its SHA-256 is %s, the manifest says %s.", hex, want_sum),
-				 errhint("Nothing was changed.  Restore from another snapshot.")));
 }
 
 /*
@@ -1672,6 +1453,7 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 {
 	ListCell   *lc;
 	List	   *missing = NIL;
+	List	   *paths = NIL;
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	int64		broken;
@@ -1718,15 +1500,17 @@ BacRestoreServices(RestoreManifest *m, List *services, const char *into_schema,
 		RestoreService *svc = lfirst(lc);
 		ListCell   *lt;
 
-		BacRestoreVerifyFile(m, svc->pre_file);
-		BacRestoreVerifyFile(m, svc->post_file);
+		paths = lappend(paths, svc->pre_file);
+		paths = lappend(paths, svc->post_file);
 		foreach(lt, svc->tables)
-		{
-			ListCell   *lf;
+			paths = list_concat(paths, ((RestoreTable *) lfirst(lt))->files);
+	}
+	/* size and SHA-256 of every file to be read, before any change */
+	BacVerifyFilesOrError(m->archive, paths);
+	foreach(lc, services)
+	{
+		RestoreService *svc = lfirst(lc);
 
-			foreach(lf, ((RestoreTable *) lfirst(lt))->files)
-				BacRestoreVerifyFile(m, (char *) lfirst(lf));
-		}
 		svc->pre_sql = BacReadWholeFile(psprintf("%s/%s", m->dir, svc->pre_file),
 										"snapshot script");
 		svc->post_sql = BacReadWholeFile(psprintf("%s/%s", m->dir, svc->post_file),
