@@ -38,8 +38,12 @@ RESET ROLE;
 RESET search_path;
 
 -- the scripts: relocatable, the schema named only through current_schema()
+\pset format unaligned
+\pset tuples_only on
 SELECT bac.schema_ddl('regress_ddl', 'pre-data');
 SELECT bac.schema_ddl('regress_ddl', 'post-data');
+\pset format aligned
+\pset tuples_only off
 SELECT bac.schema_ddl('regress_ddl') =
 	bac.schema_ddl('regress_ddl', 'pre-data') || bac.schema_ddl('regress_ddl', 'post-data')
 	AS both_sections;
@@ -49,11 +53,14 @@ SELECT * FROM bac.schema_ddl_info('regress_ddl') ORDER BY kind, ord;
 SELECT bac.schema_ddl(NULL);
 SELECT bac.schema_ddl('regress_ddl', 'data');
 SELECT bac.schema_ddl('no_such_schema');
+SELECT bac.schema_ddl('pg_catalog');
+SELECT bac.schema_ddl('information_schema');
 SELECT * FROM bac.schema_ddl_info(NULL);
 
 -- objects that cannot be captured: listed, and a WARNING
 CREATE FUNCTION regress_ddl.same(int, int) RETURNS boolean LANGUAGE sql AS 'SELECT $1 = $2';
 CREATE OPERATOR regress_ddl.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = regress_ddl.same);
+CREATE OPERATOR FAMILY regress_ddl.fam USING btree;
 CREATE FOREIGN DATA WRAPPER regress_ddl_fdw;
 CREATE SERVER regress_ddl_server FOREIGN DATA WRAPPER regress_ddl_fdw;
 CREATE FOREIGN TABLE regress_ddl.remote (a int) SERVER regress_ddl_server;
@@ -70,6 +77,7 @@ DROP EVENT TRIGGER regress_ddl_evt;
 DROP SERVER regress_ddl_server;
 DROP FOREIGN DATA WRAPPER regress_ddl_fdw;
 DROP OPERATOR regress_ddl.=== (int, int);
+DROP OPERATOR FAMILY regress_ddl.fam USING btree;
 
 -- privileges: the functions are not PUBLIC; the schema owner may capture
 -- its own schema once granted EXECUTE, another role may not

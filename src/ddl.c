@@ -21,6 +21,8 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/catalog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -140,6 +142,16 @@ BacCaptureSchemaDDL(Oid nspoid)
 				(errcode(ERRCODE_UNDEFINED_SCHEMA),
 				 errmsg("schema with OID %u does not exist", nspoid)));
 
+	if (IsCatalogNamespace(nspoid) || IsToastNamespace(nspoid) ||
+		isAnyTempNamespace(nspoid) ||
+		strcmp(cap.nspname, "information_schema") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
+				 errmsg("cannot capture the definition of system schema \"%s\"",
+						cap.nspname),
+				 errdetail("System and temporary schemas are not service schemas."),
+				 errhint("Name the schema of a service.")));
+
 	workcxt = AllocSetContextCreate(callercxt, "pg_bac DDL capture",
 									ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(workcxt);
@@ -155,9 +167,14 @@ BacCaptureSchemaDDL(Oid nspoid)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/* deparse with the schema alone in search_path: own names unqualified */
+	/*
+	 * Deparse with the schema alone in search_path, so that its own names
+	 * come out unqualified; pg_temp goes last so that a temporary table of
+	 * the session cannot hide one of the schema's.
+	 */
 	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", quote_identifier(cap.nspname),
+	(void) set_config_option("search_path",
+							 psprintf("%s, pg_temp", quote_identifier(cap.nspname)),
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 
@@ -318,6 +335,8 @@ DdlRunItemQuery(DdlCapture *cap, const char *query)
 		DdlAddItem(cap, classid, objid, prio, sortkey ? sortkey : "", sql,
 				   dep_classid, dep_objid);
 	}
+	/* the items hold copies: give the rows back now, not at SPI_finish */
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*

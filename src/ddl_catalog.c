@@ -45,6 +45,21 @@
 	" WHERE ext.classid = " cls " AND ext.objid = " oidexpr \
 	" AND ext.deptype = 'e') "
 
+/*
+ * Not named like an object of pg_catalog: the scripts name objects
+ * unqualified and pg_catalog comes first in search_path, so such an object
+ * cannot be captured (the uncaptured query lists it).
+ */
+#define NOT_SHADOWED_REL(c) \
+	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class shd WHERE shd.relnamespace = 11" \
+	" AND shd.relname = " c ".relname) "
+#define NOT_SHADOWED_TYPE(t) \
+	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type shd WHERE shd.typnamespace = 11" \
+	" AND shd.typname = " t ".typname) "
+#define NOT_SHADOWED_PROC(p) \
+	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc shd WHERE shd.pronamespace = 11" \
+	" AND shd.proname = " p ".proname AND shd.proargtypes = " p ".proargtypes) "
+
 /* not made by the system for another object (range constructors ...) */
 #define NOT_INTERNAL(cls, oidexpr) \
 	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend intl" \
@@ -187,7 +202,7 @@ C_NONE ", " C_NONE
 " LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype"
 " WHERE t.typnamespace = $1 AND t.typtype IN ('e', 'c', 'r', 'd')"
 " AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')"
-" AND " NOT_EXT(C_TYPE, "t.oid")
+" AND " NOT_EXT(C_TYPE, "t.oid") " AND " NOT_SHADOWED_TYPE("t")
 /* comments on composite type columns */
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 11, t.typname::pg_catalog.text,"
@@ -233,6 +248,17 @@ C_TYPE ", t.oid"
 	" pg_catalog.pg_get_function_identity_arguments(p.oid) END || ')' "
 #define ROUTINE_KIND \
 	" CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END "
+
+/*
+ * pg_get_functiondef, with "SET search_path TO '<the schema>'" turned into
+ * "SET search_path FROM CURRENT": the scripts run with search_path set to
+ * the target schema, so a function pinned to its own schema stays pinned
+ * to it wherever it is restored.
+ */
+#define FUNCTIONDEF \
+	" pg_catalog.replace(pg_catalog.pg_get_functiondef(p.oid)," \
+	"  E'\\n SET search_path TO ' || pg_catalog.quote_literal(n.nspname) || E'\\n'," \
+	"  E'\\n SET search_path FROM CURRENT\\n') "
 
 static const char q_routines[] =
 "SELECT " C_PROC ", p.oid, CASE p.prokind WHEN 'a' THEN 25 ELSE 20 END,"
@@ -282,7 +308,7 @@ static const char q_routines[] =
 " ELSE"
 "   'CREATE OR REPLACE ' || CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END ||"
 "   pg_catalog.quote_ident(p.proname) ||"
-"   pg_catalog.rtrim(pg_catalog.substr(pg_catalog.pg_get_functiondef(p.oid),"
+"   pg_catalog.rtrim(pg_catalog.substr(" FUNCTIONDEF ","
 "     pg_catalog.length('CREATE OR REPLACE ' || CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END ||"
 "       pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)) + 1),"
 "     E'\\n') || E';\\n'"
@@ -293,6 +319,7 @@ C_NONE ", " C_NONE
 " FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
 " LEFT JOIN pg_catalog.pg_aggregate ag ON ag.aggfnoid = p.oid"
 " WHERE p.pronamespace = $1 AND " NOT_EXT(C_PROC, "p.oid") " AND " NOT_INTERNAL(C_PROC, "p.oid")
+" AND " NOT_SHADOWED_PROC("p")
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 180, p.proname::pg_catalog.text,"
 ACL_SQL("CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END", ROUTINE_SIG,
@@ -300,7 +327,75 @@ ACL_SQL("CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END", ROUTINE_
 C_PROC ", p.oid"
 " FROM pg_catalog.pg_proc p"
 " WHERE p.pronamespace = $1 AND p.proacl IS NOT NULL AND " NOT_EXT(C_PROC, "p.oid")
+" AND " NOT_SHADOWED_PROC("p")
 " AND " NOT_INTERNAL(C_PROC, "p.oid");
+
+/* an operator as OPERATOR(schema.name) unless it is one of ours */
+#define OPERATOR_NAME(oid) \
+	" (SELECT CASE WHEN o2.oprnamespace = $1 THEN o2.oprname ELSE 'OPERATOR(' ||" \
+	"  pg_catalog.quote_ident(n2.nspname) || '.' || o2.oprname || ')' END" \
+	"  FROM pg_catalog.pg_operator o2 JOIN pg_catalog.pg_namespace n2 ON n2.oid = o2.oprnamespace" \
+	"  WHERE o2.oid = " oid ") "
+#define OPERATOR_SIG \
+	" o.oprname || '(' || CASE WHEN o.oprleft = 0 THEN 'NONE'" \
+	" ELSE pg_catalog.format_type(o.oprleft, NULL) END || ', ' ||" \
+	" pg_catalog.format_type(o.oprright, NULL) || ')' "
+
+/* operators (shells, made by a COMMUTATOR or NEGATOR clause, come along) */
+static const char q_operators[] =
+"SELECT 2617::pg_catalog.oid, o.oid, 22, " OPERATOR_SIG ","
+" 'CREATE OPERATOR ' || o.oprname || E' (\\n    FUNCTION = ' || o.oprcode::pg_catalog.regproc::pg_catalog.text ||"
+" CASE WHEN o.oprleft <> 0 THEN E',\\n    LEFTARG = ' || pg_catalog.format_type(o.oprleft, NULL) ELSE '' END ||"
+" E',\\n    RIGHTARG = ' || pg_catalog.format_type(o.oprright, NULL) ||"
+" CASE WHEN o.oprcom <> 0 THEN E',\\n    COMMUTATOR = ' || " OPERATOR_NAME("o.oprcom") " ELSE '' END ||"
+" CASE WHEN o.oprnegate <> 0 THEN E',\\n    NEGATOR = ' || " OPERATOR_NAME("o.oprnegate") " ELSE '' END ||"
+" CASE WHEN o.oprrest <> 0 THEN E',\\n    RESTRICT = ' || o.oprrest::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+" CASE WHEN o.oprjoin <> 0 THEN E',\\n    JOIN = ' || o.oprjoin::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+" CASE WHEN o.oprcanhash THEN E',\\n    HASHES' ELSE '' END ||"
+" CASE WHEN o.oprcanmerge THEN E',\\n    MERGES' ELSE '' END || E'\\n);\\n' ||"
+COMMENT_SQL("'OPERATOR ' || " OPERATOR_SIG, "2617::pg_catalog.oid", "o.oid", "0") " ||"
+OWNER_SQL("'OPERATOR ' || " OPERATOR_SIG, "o.oprowner") ","
+C_NONE ", " C_NONE
+" FROM pg_catalog.pg_operator o"
+" WHERE o.oprnamespace = $1 AND o.oprcode <> 0 AND " NOT_EXT("2617::pg_catalog.oid", "o.oid");
+
+/* a name qualified with its schema unless it is ours */
+#define QUALIFIED(nspexpr, nameexpr) \
+	" CASE WHEN " nspexpr " = $1 THEN '' ELSE" \
+	" pg_catalog.quote_ident((SELECT qn.nspname FROM pg_catalog.pg_namespace qn" \
+	"  WHERE qn.oid = " nspexpr ")) || '.' END || pg_catalog.quote_ident(" nameexpr ") "
+
+/* text search dictionaries and configurations (with their mappings) */
+static const char q_text_search[] =
+"SELECT 3600::pg_catalog.oid, d.oid, 23, d.dictname::pg_catalog.text,"
+" 'CREATE TEXT SEARCH DICTIONARY ' || pg_catalog.quote_ident(d.dictname) || E' (\\n    TEMPLATE = ' ||"
+" (SELECT " QUALIFIED("t.tmplnamespace", "t.tmplname") " FROM pg_catalog.pg_ts_template t"
+"  WHERE t.oid = d.dicttemplate) ||"
+" COALESCE(E',\\n    ' || d.dictinitoption, '') || E' );\\n' ||"
+COMMENT_SQL("'TEXT SEARCH DICTIONARY ' || pg_catalog.quote_ident(d.dictname)", "3600::pg_catalog.oid", "d.oid", "0") " ||"
+OWNER_SQL("'TEXT SEARCH DICTIONARY ' || pg_catalog.quote_ident(d.dictname)", "d.dictowner") ","
+C_NONE ", " C_NONE
+" FROM pg_catalog.pg_ts_dict d"
+" WHERE d.dictnamespace = $1 AND " NOT_EXT("3600::pg_catalog.oid", "d.oid")
+" UNION ALL "
+"SELECT 3602::pg_catalog.oid, c.oid, 24, c.cfgname::pg_catalog.text,"
+" 'CREATE TEXT SEARCH CONFIGURATION ' || pg_catalog.quote_ident(c.cfgname) || E' (\\n    PARSER = ' ||"
+" (SELECT " QUALIFIED("p.prsnamespace", "p.prsname") " FROM pg_catalog.pg_ts_parser p"
+"  WHERE p.oid = c.cfgparser) || E' );\\n' ||"
+" COALESCE((SELECT pg_catalog.string_agg('ALTER TEXT SEARCH CONFIGURATION ' ||"
+"   pg_catalog.quote_ident(c.cfgname) || ' ADD MAPPING FOR ' || m.alias || ' WITH ' || m.dicts ||"
+"   E';\\n', '' ORDER BY m.tokentype)"
+"  FROM (SELECT mp.maptokentype AS tokentype, tt.alias,"
+"         pg_catalog.string_agg((SELECT " QUALIFIED("dd.dictnamespace", "dd.dictname")
+"           FROM pg_catalog.pg_ts_dict dd WHERE dd.oid = mp.mapdict), ', ' ORDER BY mp.mapseqno) AS dicts"
+"        FROM pg_catalog.pg_ts_config_map mp"
+"        JOIN pg_catalog.ts_token_type(c.cfgparser) tt ON tt.tokid = mp.maptokentype"
+"        WHERE mp.mapcfg = c.oid GROUP BY mp.maptokentype, tt.alias) m), '') ||"
+COMMENT_SQL("'TEXT SEARCH CONFIGURATION ' || pg_catalog.quote_ident(c.cfgname)", "3602::pg_catalog.oid", "c.oid", "0") " ||"
+OWNER_SQL("'TEXT SEARCH CONFIGURATION ' || pg_catalog.quote_ident(c.cfgname)", "c.cfgowner") ","
+C_NONE ", " C_NONE
+" FROM pg_catalog.pg_ts_config c"
+" WHERE c.cfgnamespace = $1 AND " NOT_EXT("3602::pg_catalog.oid", "c.oid");
 
 /* sequences that are not identity sequences (those come with the column) */
 #define IS_IDENTITY_SEQ(s) \
@@ -323,6 +418,7 @@ OWNER_SQL("'SEQUENCE ' || " RELNAME("c"), "c.relowner") " ||"
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid"
 " WHERE c.relnamespace = $1 AND c.relkind = 'S' AND NOT " IS_IDENTITY_SEQ("c.oid")
+" AND " NOT_SHADOWED_REL("c")
 " AND " NOT_EXT(C_CLASS, "c.oid")
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 180, c.relname::pg_catalog.text,"
@@ -365,6 +461,20 @@ C_CLASS ", c.oid"
 /* is column a of table c written in its CREATE TABLE */
 #define COLUMN_WRITTEN " (a.attislocal OR c.relispartition) "
 
+/*
+ * A valid CHECK constraint k of table c is written inside CREATE TABLE,
+ * like pg_dump does, except when it calls a function of the schema and the
+ * table has no inheritance relatives: then it is a statement of its own,
+ * so that a function that reads the table (BEGIN ATOMIC) can come between.
+ */
+#define SEPARATE_CHECK \
+	" (NOT c.relispartition AND c.relkind = 'r'" \
+	"  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i" \
+	"   WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)" \
+	"  AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc f" \
+	"   ON d.refclassid = " C_PROC " AND f.oid = d.refobjid" \
+	"   WHERE d.classid = " C_CONSTR " AND d.objid = k.oid AND f.pronamespace = $1)) "
+
 /* tables: regular, unlogged, partitioned, partitions, inheritance children */
 static const char q_tables[] =
 "SELECT " C_CLASS ", c.oid, 40, c.relname::pg_catalog.text,"
@@ -378,7 +488,7 @@ static const char q_tables[] =
 "  ARRAY(SELECT E'\\n    CONSTRAINT ' || pg_catalog.quote_ident(k.conname) || ' ' ||"
 "     pg_catalog.pg_get_constraintdef(k.oid)"
 "   FROM pg_catalog.pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'c'"
-"     AND k.convalidated AND (k.conislocal OR c.relispartition)"
+"     AND k.convalidated AND (k.conislocal OR c.relispartition) AND NOT " SEPARATE_CHECK
 "   ORDER BY k.conname), ','), '') || E'\\n)' ||"
 " CASE WHEN NOT c.relispartition AND EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid)"
 "   THEN E'\\nINHERITS (' || (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::pg_catalog.text, ', '"
@@ -431,11 +541,12 @@ COMMENT_SQL(REL_KW " || " RELNAME("c"), C_CLASS, "c.oid", "0") " ||"
 "  FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_description dsc ON dsc.classoid = " C_CONSTR
 "   AND dsc.objoid = k.oid AND dsc.objsubid = 0"
 "  WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.convalidated"
-"   AND (k.conislocal OR c.relispartition)), '') ||"
+"   AND (k.conislocal OR c.relispartition) AND NOT " SEPARATE_CHECK "), '') ||"
 OWNER_SQL(REL_KW " || " RELNAME("c"), "c.relowner") ","
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam"
 " WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'f') AND " NOT_EXT(C_CLASS, "c.oid")
+" AND " NOT_SHADOWED_REL("c")
 /* table flags after the data: row level security, replica identity */
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 130, c.relname::pg_catalog.text,"
@@ -449,6 +560,17 @@ C_CLASS ", c.oid"
 " FROM pg_catalog.pg_class c"
 " WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'm') AND " NOT_EXT(C_CLASS, "c.oid")
 " AND (c.relrowsecurity OR c.relforcerowsecurity OR c.relreplident IN ('f', 'n'))"
+/* CHECK constraints that call the schema's functions, see SEPARATE_CHECK */
+" UNION ALL "
+"SELECT " C_CONSTR ", k.oid, 45, k.conname || ' ' || c.relname,"
+" 'ALTER TABLE ONLY ' || " RELNAME("c") " || ' ADD CONSTRAINT ' || pg_catalog.quote_ident(k.conname) ||"
+" ' ' || pg_catalog.pg_get_constraintdef(k.oid) || E';\\n' ||"
+COMMENT_SQL("'CONSTRAINT ' || pg_catalog.quote_ident(k.conname) || ' ON ' || " RELNAME("c"),
+			C_CONSTR, "k.oid", "0") ","
+C_NONE ", " C_NONE
+" FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid"
+" WHERE c.relnamespace = $1 AND k.contype = 'c' AND k.convalidated AND k.conislocal"
+" AND " NOT_EXT(C_CLASS, "c.oid") " AND " NOT_SHADOWED_REL("c") " AND " SEPARATE_CHECK
 /* column defaults (not generated columns): their own items */
 " UNION ALL "
 "SELECT " C_ATTRDEF ", ad.oid, 50, c.relname || '.' || a.attname,"
@@ -498,6 +620,7 @@ OWNER_SQL("CASE c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW ' ELSE 'VIEW ' END ||
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_class c"
 " WHERE c.relnamespace = $1 AND c.relkind IN ('v', 'm') AND " NOT_EXT(C_CLASS, "c.oid")
+" AND " NOT_SHADOWED_REL("c")
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 170, c.relname::pg_catalog.text,"
 " 'REFRESH MATERIALIZED VIEW ' || " RELNAME("c") " || E';\\n',"
@@ -715,7 +838,9 @@ const char bac_ddl_alias_query[] =
 /*
  * Extensions the schema needs: those its objects depend on (directly or
  * through an array type), and those installed into the schema itself.
- * Returns the CREATE EXTENSION statement and the name.
+ * Returns a statement that creates the extension unless it exists (quietly:
+ * CREATE EXTENSION IF NOT EXISTS would raise a NOTICE on every restore),
+ * and the name.
  */
 const char bac_ddl_extension_query[] =
 "WITH used AS ("
@@ -732,11 +857,13 @@ const char bac_ddl_extension_query[] =
 "  UNION"
 "  SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extnamespace = $1"
 ")"
-" SELECT CASE WHEN e.extnamespace = $1 THEN"
-"   'DO $bac$BEGIN EXECUTE pg_catalog.format(''CREATE EXTENSION IF NOT EXISTS %I WITH SCHEMA %I'', ' ||"
-"   pg_catalog.quote_literal(e.extname) || E', pg_catalog.current_schema()); END$bac$;\\n'"
-" ELSE 'CREATE EXTENSION IF NOT EXISTS ' || pg_catalog.quote_ident(e.extname) || ' WITH SCHEMA ' ||"
-"   pg_catalog.quote_ident(n.nspname) || E';\\n' END, e.extname::pg_catalog.text"
+" SELECT 'DO $bac$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = ' ||"
+"   pg_catalog.quote_literal(e.extname) || ') THEN EXECUTE pg_catalog.format(' ||"
+"   pg_catalog.quote_literal('CREATE EXTENSION %I WITH SCHEMA %I') || ', ' ||"
+"   pg_catalog.quote_literal(e.extname) || ', ' ||"
+"   CASE WHEN e.extnamespace = $1 THEN 'pg_catalog.current_schema()'"
+"     ELSE pg_catalog.quote_literal(n.nspname) END || E'); END IF; END$bac$;\\n',"
+"   e.extname::pg_catalog.text"
 " FROM used JOIN pg_catalog.pg_extension e ON e.oid = used.extoid"
 " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
 " ORDER BY e.extname";
@@ -752,18 +879,15 @@ const char bac_ddl_uncaptured_query[] =
 "  WHERE t.typnamespace = $1 AND t.typtype = 'b' AND t.typelem <> 0"
 "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)"
 "  AND " NOT_EXT(C_TYPE, "t.oid")
-" UNION ALL SELECT 'operator ' || o.oid::pg_catalog.regoperator::pg_catalog.text"
-"  FROM pg_catalog.pg_operator o WHERE o.oprnamespace = $1 AND " NOT_EXT("2617::pg_catalog.oid", "o.oid")
+" UNION ALL SELECT 'operator ' || o.oid::pg_catalog.regoperator::pg_catalog.text || ' (a shell: never defined)'"
+"  FROM pg_catalog.pg_operator o WHERE o.oprnamespace = $1 AND o.oprcode = 0"
+"  AND " NOT_EXT("2617::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'operator class ' || pg_catalog.quote_ident(o.opcname) FROM pg_catalog.pg_opclass o"
 "  WHERE o.opcnamespace = $1 AND " NOT_EXT("2616::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'operator family ' || pg_catalog.quote_ident(o.opfname) FROM pg_catalog.pg_opfamily o"
 "  WHERE o.opfnamespace = $1 AND " NOT_EXT("2753::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'conversion ' || pg_catalog.quote_ident(o.conname) FROM pg_catalog.pg_conversion o"
 "  WHERE o.connamespace = $1 AND " NOT_EXT("2607::pg_catalog.oid", "o.oid")
-" UNION ALL SELECT 'text search configuration ' || pg_catalog.quote_ident(o.cfgname)"
-"  FROM pg_catalog.pg_ts_config o WHERE o.cfgnamespace = $1 AND " NOT_EXT("3602::pg_catalog.oid", "o.oid")
-" UNION ALL SELECT 'text search dictionary ' || pg_catalog.quote_ident(o.dictname)"
-"  FROM pg_catalog.pg_ts_dict o WHERE o.dictnamespace = $1 AND " NOT_EXT("3600::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'text search parser ' || pg_catalog.quote_ident(o.prsname)"
 "  FROM pg_catalog.pg_ts_parser o WHERE o.prsnamespace = $1 AND " NOT_EXT("3601::pg_catalog.oid", "o.oid")
 " UNION ALL SELECT 'text search template ' || pg_catalog.quote_ident(o.tmplname)"
@@ -776,6 +900,27 @@ const char bac_ddl_uncaptured_query[] =
 " UNION ALL SELECT 'event trigger ' || pg_catalog.quote_ident(et.evtname) || ' (calls a function of the schema)'"
 "  FROM pg_catalog.pg_event_trigger et JOIN pg_catalog.pg_proc p ON p.oid = et.evtfoid"
 "  WHERE p.pronamespace = $1"
+" UNION ALL SELECT 'relation ' || pg_catalog.quote_ident(c.relname) || ' (pg_catalog has the same name,"
+" so the scripts could not name it)' FROM pg_catalog.pg_class c WHERE c.relnamespace = $1"
+"  AND EXISTS (SELECT 1 FROM pg_catalog.pg_class s WHERE s.relnamespace = 11 AND s.relname = c.relname)"
+" UNION ALL SELECT 'type ' || pg_catalog.quote_ident(t.typname) || ' (pg_catalog has the same name,"
+" so the scripts could not name it)' FROM pg_catalog.pg_type t WHERE t.typnamespace = $1"
+"  AND t.typrelid = 0"
+"  AND EXISTS (SELECT 1 FROM pg_catalog.pg_type s WHERE s.typnamespace = 11 AND s.typname = t.typname)"
+" UNION ALL SELECT 'function ' || pg_catalog.quote_ident(p.proname) || '(' ||"
+"  pg_catalog.pg_get_function_identity_arguments(p.oid) || ') (pg_catalog has the same signature,"
+" so the scripts could not name it)' FROM pg_catalog.pg_proc p WHERE p.pronamespace = $1"
+"  AND EXISTS (SELECT 1 FROM pg_catalog.pg_proc s WHERE s.pronamespace = 11 AND s.proname = p.proname"
+"  AND s.proargtypes = p.proargtypes)"
+" UNION ALL SELECT 'security labels of ' || l.provider || ' on ' || pg_catalog.count(*) || ' objects'"
+"  FROM pg_catalog.pg_seclabel l WHERE (l.classoid = " C_CLASS " AND l.objoid IN"
+"   (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = $1))"
+"  OR (l.classoid = " C_PROC " AND l.objoid IN"
+"   (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.pronamespace = $1))"
+"  OR (l.classoid = " C_TYPE " AND l.objoid IN"
+"   (SELECT t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace = $1))"
+"  OR (l.classoid = 2615 AND l.objoid = $1)"
+"  GROUP BY l.provider"
 " UNION ALL SELECT 'large objects owned by ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(n.nspowner)) ||"
 "  ' (' || (SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata l"
 "   WHERE l.lomowner = n.nspowner) || ')'"
@@ -789,6 +934,8 @@ const char *const bac_ddl_item_queries[] = {
 	q_collations,
 	q_types,
 	q_routines,
+	q_operators,
+	q_text_search,
 	q_sequences,
 	q_tables,
 	q_views,

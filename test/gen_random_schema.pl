@@ -73,6 +73,7 @@ my @types = (
 	[ 'bytea', sub { ql('\\x' . sprintf('%04x', rnd(65536))) } ],
 	[ 'inet', sub { ql('10.0.0.' . rnd(255)) } ],
 	[ 'interval', sub { ql(rnd(100) . ' minutes') } ],
+	[ 'int4range', sub { ql('[' . rnd(50) . ',' . (50 + rnd(50)) . ')') } ],
 );
 
 # user types
@@ -84,6 +85,7 @@ for (1 .. rnd(3))
 	emit("CREATE TYPE " . qi($n) . " AS ENUM (" . join(', ', map { ql($_) } @labels) . ");");
 	push @enums, $n;
 	push @types, [ qi($n), sub { ql(pick(@labels)) } ];
+	push @types, [ qi($n) . '[]', sub { "ARRAY[" . ql(pick(@labels)) . "]::" . qi($n) . "[]" } ] if chance(0.5);
 	emit("COMMENT ON TYPE " . qi($n) . " IS 'an enum';") if chance(0.3);
 }
 for (1 .. rnd(3))
@@ -100,6 +102,12 @@ for (1 .. rnd(3))
 	  if chance(0.2);
 	push @domains, $n;
 	push @types, [ qi($n), $base eq 'text' ? sub { ql('d' . rnd(9)) } : sub { 1 + rnd(50) } ];
+}
+if (chance(0.2))
+{
+	my $n = newname('arrdom');
+	emit("CREATE DOMAIN " . qi($n) . " AS integer[] CHECK (cardinality(VALUE) < 5);");
+	push @types, [ qi($n), sub { ql('{1,2}') } ];
 }
 if (chance(0.4))
 {
@@ -128,6 +136,7 @@ for (1 .. rnd(3))
 	  if chance(0.6);
 	push @seqs, $n;
 }
+my @free_seqs = @seqs;
 my @funcs;
 for (1 .. rnd(3))
 {
@@ -237,6 +246,7 @@ for my $t (1 .. 1 + rnd(5))
 		# partitioned by range on an integer column, two partitions and a default
 		my $pc = $intcols[0];
 		$sql = "CREATE TABLE " . qi($tn) . " (" . join(', ', @defs) . ") PARTITION BY RANGE (" . qi($pc) . ");";
+		s/ NOT VALID;$/;/ for @fks;    # not possible on a partitioned table
 		emit($sql);
 		emit("CREATE TABLE " . qi("${tn}_p1") . " PARTITION OF " . qi($tn) . " FOR VALUES FROM (MINVALUE) TO (500);");
 		emit("CREATE TABLE " . qi("${tn}_p2") . " PARTITION OF " . qi($tn) . " FOR VALUES FROM (500) TO (MAXVALUE);");
@@ -259,6 +269,24 @@ for my $t (1 .. 1 + rnd(5))
 		push @tables, { name => $tn, cols => \@cols, pk => \@pk, unlogged => $unlogged };
 	}
 	emit(@fks);
+	my @ranges = grep { $_->{type} eq 'int4range' && defined $_->{gen} } @cols;
+	if (@ranges && !$tables[-1]{partitioned} && chance(0.5))
+	{
+		my $xn = newname('excl');
+		emit("ALTER TABLE " . qi($tn) . " ADD CONSTRAINT " . qi($xn) . " EXCLUDE USING gist ("
+			  . qi($ranges[0]{name}) . " WITH &&);");
+		emit("COMMENT ON CONSTRAINT " . qi($xn) . " ON " . qi($tn) . " IS 'no overlap';") if chance(0.5);
+	}
+	if (@intcols && chance(0.15))
+	{
+		emit("ALTER TABLE " . qi($tn) . " ADD CONSTRAINT " . qi(newname('nv')) . " CHECK ("
+			  . qi($intcols[-1]) . " < 100000) NOT VALID;");
+	}
+	if (@free_seqs && chance(0.2))
+	{
+		# a sequence gets one owning column, before any owner change
+		emit("ALTER SEQUENCE " . qi(shift @free_seqs) . " OWNED BY " . qi($tn) . "." . qi($cols[0]{name}) . ";");
+	}
 	emit("COMMENT ON TABLE " . qi($tn) . " IS " . ql("table $tn") . ";") if chance(0.3);
 	emit("COMMENT ON COLUMN " . qi($tn) . "." . qi($cols[0]{name}) . " IS 'col';") if chance(0.3);
 	emit("ALTER TABLE " . qi($tn) . " ALTER COLUMN " . qi($cols[-1]{name}) . " SET STATISTICS " . rnd(1000) . ";")
@@ -276,7 +304,8 @@ for my $t (1 .. 1 + rnd(5))
 		my $expr = $c->{type} eq 'text' && chance(0.4) ? "lower(" . qi($c->{name}) . ")" : qi($c->{name});
 		$expr .= pick('', ' DESC', ' NULLS FIRST', ' DESC NULLS LAST');
 		my $other = pick(@ix);
-		emit("CREATE " . (chance(0.2) ? "UNIQUE " : "") . "INDEX " . qi(newname('ix')) . " ON " . qi($tn)
+		# (a unique index on a partitioned table would need the partition key)
+		emit("CREATE " . (chance(0.2) && !$tables[-1]{partitioned} ? "UNIQUE " : "") . "INDEX " . qi(newname('ix')) . " ON " . qi($tn)
 			  . " (" . $expr . ")"
 			  . (chance(0.2) && $other ne $c ? " INCLUDE (" . qi($other->{name}) . ")" : "")
 			  . (chance(0.2) ? " WITH (fillfactor = 70)" : "")
@@ -331,7 +360,8 @@ for (1 .. rnd(3))
 		  . (!$mat && chance(0.2) ? " WITH (security_barrier)" : "")
 		  . " AS SELECT " . join(', ', @sel) . " FROM " . qi($t->{name})
 		  . (chance(0.5) ? " WHERE " . $sel[0] . " IS NOT NULL" : "")
-		  . ($mat && chance(0.3) ? " WITH NO DATA" : "") . ";");
+		  . ($mat && chance(0.3) ? " WITH NO DATA" : "")
+		  . (!$mat && chance(0.2) ? pick(" WITH LOCAL CHECK OPTION", " WITH CASCADED CHECK OPTION") : "") . ";");
 	emit("COMMENT ON " . ($mat ? "MATERIALIZED " : "") . "VIEW " . qi($vn) . " IS 'view';") if chance(0.3);
 }
 

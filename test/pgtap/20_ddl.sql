@@ -45,7 +45,10 @@ SELECT is(ARRAY(SELECT name FROM bac.schema_ddl_info('svc') WHERE kind = 'table'
 	ARRAY['svc.child', 'svc.parent'], 'the data tables in load order, not the view');
 SELECT matches(bac.schema_ddl('svc', 'pre-data'), 'ALTER TABLE ONLY parent ADD CONSTRAINT parent_pkey',
 	'the key a GROUP BY relies on moves to pre-data');
-SELECT doesnt_match(bac.schema_ddl('svc'), 'svc\.', 'nothing is qualified with the schema name');
+CREATE TEMP TABLE parent (shadow int);
+SELECT doesnt_match(bac.schema_ddl('svc'), 'svc\.',
+	'nothing is qualified with the schema name, not even with a temporary table of the same name');
+DROP TABLE pg_temp.parent;
 SELECT matches(bac.schema_ddl('svc', 'post-data'), 'setval\(''child_id_seq'', 2, true\)',
 	'sequence values are read at capture time');
 

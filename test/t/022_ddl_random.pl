@@ -22,13 +22,20 @@ $node->append_conf('postgresql.conf', "fsync = off\nsynchronous_commit = off");
 $node->start;
 $node->safe_psql('postgres', 'CREATE ROLE rnd_owner; CREATE ROLE rnd_reader');
 
-# run SQL in $db in one transaction; returns stderr or '' if it went well
+# run SQL in $db in one transaction; returns stderr or '' if it went well.
+# The SQL goes through a file: psql stopping at an error must not break a
+# pipe we are still writing to.
+my $tmp = PostgreSQL::Test::Utils::tempdir();
 sub run_sql
 {
 	my ($db, $sql) = @_;
 	my ($out, $err);
-	my $ret = $node->psql($db, $sql, stdout => \$out, stderr => \$err,
-		on_error_stop => 1, extra_params => [ '--single-transaction', '-q' ]);
+	open(my $fh, '>', "$tmp/script.sql") or die "cannot write $tmp/script.sql: $!";
+	print $fh $sql;
+	close $fh;
+	my $ret = $node->psql($db, undef, stdout => \$out, stderr => \$err,
+		on_error_stop => 1,
+		extra_params => [ '--single-transaction', '-q', '-f', "$tmp/script.sql" ]);
 	return $ret == 0 ? '' : ($err || "psql exited with $ret");
 }
 
