@@ -4,7 +4,7 @@
 # socket directory is $BAC_TMP (set by the caller) and assumes it runs as
 # the cluster's owner (postgres when the scripts were started as root).
 
-BAC_BINDIR=${BAC_BINDIR:-$(pg_config --bindir)}
+BAC_BINDIR=${BAC_BINDIR:-$(${PG_CONFIG:-pg_config} --bindir)}
 BAC_TESTDIR=${BAC_TESTDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 
 # the schemas of the four services, quoted for SQL and for pg_dump -n
@@ -150,7 +150,7 @@ bac_load_start()
 # died before it was stopped (a client error aborts it)
 bac_load_stop()
 {
-	local pid=$BAC_LOAD_PID
+	local pid=${BAC_LOAD_PID:-}
 	BAC_LOAD_PID=
 	[ -n "$pid" ] || return 0
 	if ! kill -0 "$pid" 2>/dev/null; then
@@ -245,4 +245,70 @@ bac_links_verdict()
 		return 1
 	fi
 	printf '%s\n' "$check" | awk '{ b += $2; o += $3 } END { print b + 0, o + 0 }'
+}
+
+# bac_outer SCRIPT NAME [PACKAGE...]: the part of demo.sh and bench.sh
+# that runs as the caller.  Installs what is missing (with the extra
+# Debian PACKAGEs), builds, installs pg_bac while holding the installation
+# lock until the end (work trees on this machine share one installation),
+# makes a temporary directory and runs "SCRIPT --inner DIR" as the owner
+# of the throw-away cluster (postgres when called as root).  The cluster
+# and the directory are removed on exit, also on failure, unless
+# BAC_KEEP=1.  Passes the variables named in BAC_PASS_ENV on.  Exits with
+# SCRIPT's status.
+bac_outer()
+{
+	local script=$1 name=$2 root rc t_start=$SECONDS v
+	shift 2
+	root=$(cd "$BAC_TESTDIR/.." && pwd)
+	cd "$root" || exit 1
+	local pg_config=${PG_CONFIG:-pg_config}
+	echo "== pg_bac $name: setup, build, install"
+	bash test/setup.sh "$@" || bac_die "setup"
+	local log
+	log=$(mktemp /tmp/pg_bac-$name-build.XXXXXX)
+	if ! make -s PG_CONFIG="$pg_config" >"$log" 2>&1; then
+		cat "$log"
+		rm -f "$log"
+		bac_die "build"
+	fi
+	rm -f "$log"
+	local sudo=""
+	[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo=sudo
+	exec 9>/tmp/pg_bac-install.lock
+	flock 9
+	$sudo make -s PG_CONFIG="$pg_config" install >/dev/null || bac_die "make install"
+
+	BAC_OUTER_TMP=$(mktemp -d "/tmp/pg_bac-$name.XXXXXX")
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres: "$BAC_OUTER_TMP"
+		BAC_AS_OWNER=(runuser -u postgres --)
+	else
+		BAC_AS_OWNER=()
+	fi
+	trap bac_outer_cleanup EXIT
+	trap 'exit 130' INT TERM
+	local envs=(PATH="$BAC_BINDIR:$PATH")
+	for v in ${BAC_PASS_ENV:-}; do
+		[ -n "${!v+x}" ] && envs+=("$v=${!v}")
+	done
+	"${BAC_AS_OWNER[@]}" env "${envs[@]}" bash "$script" --inner "$BAC_OUTER_TMP"
+	rc=$?
+	echo "== $name finished in $((SECONDS - t_start)) s, exit status $rc"
+	exit $rc
+}
+
+# bac_outer_cleanup: stop the throw-away cluster, remove its directory
+bac_outer_cleanup()
+{
+	local tmp=$BAC_OUTER_TMP
+	if [ "${BAC_KEEP:-0}" = 1 ] && [ -f "$tmp/data/postmaster.pid" ]; then
+		echo "cluster kept: psql -h $tmp -p 5432 -U postgres DBNAME"
+		echo "remove it:    pg_ctl -D $tmp/data stop && rm -rf $tmp"
+		return
+	fi
+	[ -f "$tmp/data/postmaster.pid" ] &&
+		"${BAC_AS_OWNER[@]}" "$BAC_BINDIR/pg_ctl" -D "$tmp/data" -m immediate -w stop \
+			>/dev/null 2>&1
+	rm -rf "$tmp"
 }

@@ -17,60 +17,19 @@
 # pg_bac's recovery leaves a broken link or an orphan.
 #
 # Environment: DEMO_SCALE (thousands of customers, default 40),
-# DEMO_CLIENTS (pgbench clients, default 4), DEMO_KEEP=1 keeps the cluster
+# DEMO_CLIENTS (pgbench clients, default 4), BAC_KEEP=1 keeps the cluster
 # running at the end and prints how to reach and remove it.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 if [ "${1:-}" != --inner ]; then
-	# ---- outer part: as the caller (root or not): install, build, run
-	cd "$root" || exit 1
-	t_start=$SECONDS
-	PG_CONFIG=${PG_CONFIG:-pg_config}
-	echo "== pg_bac demo: setup, build, install"
-	bash test/setup.sh || { echo "FAILED: setup" >&2; exit 1; }
-	if ! make -s PG_CONFIG="$PG_CONFIG" >/tmp/pg_bac-demo-build.$$.log 2>&1; then
-		cat /tmp/pg_bac-demo-build.$$.log
-		echo "FAILED: build" >&2
-		exit 1
-	fi
-	rm -f /tmp/pg_bac-demo-build.$$.log
-	SUDO=""
-	[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo
-	# the installation is shared by every work tree on this machine: hold
-	# the lock until the demo is over, so nobody swaps pg_bac.so under it
-	exec 9>/tmp/pg_bac-install.lock
-	flock 9
-	$SUDO make -s PG_CONFIG="$PG_CONFIG" install >/dev/null ||
-		{ echo "FAILED: make install" >&2; exit 1; }
-
-	tmp=$(mktemp -d /tmp/pg_bac-demo.XXXXXX)
-	if [ "$(id -u)" -eq 0 ]; then
-		chown postgres: "$tmp"
-		as_owner() { runuser -u postgres -- "$@"; }
-	else
-		as_owner() { "$@"; }
-	fi
-	cleanup()
-	{
-		if [ "${DEMO_KEEP:-0}" = 1 ] && [ -f "$tmp/data/postmaster.pid" ]; then
-			echo "cluster kept: psql -h $tmp -p 5432 -U postgres shop_c"
-			echo "remove it:    pg_ctl -D $tmp/data stop && rm -rf $tmp"
-			return
-		fi
-		[ -f "$tmp/data/postmaster.pid" ] &&
-			as_owner "$($PG_CONFIG --bindir)/pg_ctl" -D "$tmp/data" -m immediate \
-				-w stop >/dev/null 2>&1
-		rm -rf "$tmp"
-	}
-	trap cleanup EXIT
-	trap 'exit 130' INT TERM
-	as_owner env PATH="$($PG_CONFIG --bindir):$PATH" DEMO_SCALE="${DEMO_SCALE:-40}" \
-		DEMO_CLIENTS="${DEMO_CLIENTS:-4}" bash "$root/test/demo.sh" --inner "$tmp"
-	rc=$?
-	echo "== demo finished in $((SECONDS - t_start)) s, exit status $rc"
-	exit $rc
+	# outer part, as the caller: install, build, then run the inner part
+	# as the owner of a throw-away cluster
+	# shellcheck source=test/demo-lib.sh
+	source "$root/test/demo-lib.sh"
+	BAC_PASS_ENV="DEMO_SCALE DEMO_CLIENTS"
+	bac_outer "$root/test/demo.sh" demo
 fi
 
 # ---- inner part: as the owner of the throw-away cluster
