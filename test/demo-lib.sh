@@ -44,6 +44,12 @@ bac_psql()
 	"$BAC_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"
 }
 
+# bac_show DB SQL: print a query's result as a table, for people
+bac_show()
+{
+	"$BAC_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -P footer=off -d "$1" -c "$2"
+}
+
 # bac_cluster_start DIR [SETTING=VALUE...]: initdb a cluster in DIR/data
 # and start it with its socket in DIR only (no TCP: it cannot collide with
 # any other cluster).  Exports PGHOST, PGPORT, PGUSER for the tools.
@@ -184,6 +190,62 @@ bac_window()
 		}' "$BAC_TMP/$1.progress"
 }
 
+# bac_watch_start DB NAME: sample the newest order id 20 times a second
+# into $BAC_TMP/NAME.watch ("epoch max_order_id" lines), to time how long
+# the saga workload commits nothing; sets BAC_WATCH_PID
+bac_watch_start()
+{
+	echo 'SELECT extract(epoch FROM clock_timestamp()), max(order_id) FROM "order"."order" \watch 0.05' |
+		"$BAC_BINDIR/psql" -X -At -F ' ' -d "$1" >"$BAC_TMP/$2.watch" 2>&1 &
+	BAC_WATCH_PID=$!
+}
+
+# bac_watch_stop: stop the sampler of bac_watch_start
+bac_watch_stop()
+{
+	local pid=${BAC_WATCH_PID:-}
+	BAC_WATCH_PID=
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# bac_stall NAME T0 T1: from NAME.watch, the longest time (seconds, 2
+# decimals, resolution about 0.05 s) between T0 and T1 in which no new
+# order was committed
+bac_stall()
+{
+	awk -v t0="$2" -v t1="$3" '
+		NF == 2 && $1 ~ /^[0-9.]+$/ {
+			t = $1 + 0
+			if (t < t0) { last = $2; next }
+			if (t > t1) exit
+			if (!started) { started = 1; since = t0 }
+			if ($2 != last) {
+				if (t - since > stall) stall = t - since
+				since = t; last = $2
+			}
+		}
+		END {
+			if (started && t1 - since > stall) stall = t1 - since
+			printf "%.2f\n", stall
+		}' "$BAC_TMP/$1.watch"
+}
+
+# bac_rate NAME T0 T1: from NAME.watch, orders committed per second
+# between the first sample at or after T0 and the last one before T1 (the
+# saga workload's rate; 0 decimals)
+bac_rate()
+{
+	awk -v t0="$2" -v t1="$3" '
+		NF == 2 && $1 ~ /^[0-9.]+$/ {
+			if ($1 >= t0 && !seen) { ta = $1; va = $2; seen = 1 }
+			if ($1 <= t1) { tb = $1; vb = $2 }
+		}
+		END { printf "%.0f\n", (tb > ta ? (vb - va) / (tb - ta) : 0) }' "$BAC_TMP/$1.watch"
+}
+
 # bac_wait_until DB SQL [SECONDS]: poll until SQL returns t
 bac_wait_until()
 {
@@ -210,6 +272,14 @@ bac_disaster()
 		-c 'DROP SCHEMA customer, product, "order", shipment CASCADE'
 }
 
+# bac_analyze DB: ANALYZE the four services (a restore leaves no
+# statistics behind, pg_restore neither)
+bac_analyze()
+{
+	bac_psql "$1" -c 'ANALYZE customer.customer, product.product, product.stock,
+		"order"."order", "order".order_line, shipment.shipment'
+}
+
 # bac_oracle DB: broken links and orphans counted by plain anti-joins
 # (test/fixtures/oracle.sql): lines "link broken orphaned"
 bac_oracle()
@@ -220,7 +290,7 @@ bac_oracle()
 # bac_check DB: bac.check_links() as lines "link broken orphaned"
 bac_check()
 {
-	bac_psql "$1" -F ' ' -c "SELECT link, broken, pg_catalog.coalesce(orphaned, 0)
+	bac_psql "$1" -F ' ' -c "SELECT link, broken, coalesce(orphaned, 0)
 		FROM bac.check_links() ORDER BY link"
 }
 
@@ -276,7 +346,10 @@ bac_outer()
 	local sudo=""
 	[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo=sudo
 	exec 9>/tmp/pg_bac-install.lock
+	local t_lock=$SECONDS
 	flock 9
+	[ $((SECONDS - t_lock)) -lt 2 ] ||
+		echo "   (waited $((SECONDS - t_lock)) s for /tmp/pg_bac-install.lock: another work tree was testing)"
 	$sudo make -s PG_CONFIG="$pg_config" install >/dev/null || bac_die "make install"
 
 	BAC_OUTER_TMP=$(mktemp -d "/tmp/pg_bac-$name.XXXXXX")

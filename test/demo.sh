@@ -16,7 +16,7 @@
 # a step fails, if a pg_bac function the demo needs is not there yet, or if
 # pg_bac's recovery leaves a broken link or an orphan.
 #
-# Environment: DEMO_SCALE (thousands of customers, default 40),
+# Environment: DEMO_SCALE (thousands of customers, default 30),
 # DEMO_CLIENTS (pgbench clients, default 4), BAC_KEEP=1 keeps the cluster
 # running at the end and prints how to reach and remove it.
 set -uo pipefail
@@ -39,13 +39,13 @@ BAC_TESTDIR=$root/test
 source "$root/test/demo-lib.sh"
 cd "$BAC_TMP" || exit 1
 
-SCALE=${DEMO_SCALE:-40}
+SCALE=${DEMO_SCALE:-30}
 CLIENTS=${DEMO_CLIENTS:-4}
 missing=()			# pg_bac functions the demo needed and did not find
 failed=0			# a step failed or a check did not hold
 
 # stop the workload if the demo ends early
-trap 'bac_load_stop' EXIT
+trap 'bac_load_stop; bac_watch_stop' EXIT
 
 # need FUNCTION: is bac.FUNCTION there?  If not, say so and remember
 need()
@@ -64,18 +64,25 @@ need()
 # fail TEXT: a step failed; the demo goes on where it can and exits 1
 fail()
 {
-	bac_say "FAILED: $*"
+	bac_say "FAILED: $*" >&2
 	failed=1
 }
 
-# recover_from_dumps DB PREFIX: disaster, then psql of the four dumps
+# recover_from_dumps DB PREFIX: disaster, then psql of the four dumps,
+# side by side (each team restores its own service), then ANALYZE
 recover_from_dumps()
 {
-	local db=$1 prefix=$2 s
+	local db=$1 prefix=$2 s pids=() rc=0
 	bac_disaster "$db" || return 1
 	for s in "${BAC_SERVICES[@]}"; do
-		bac_psql "$db" -f "$BAC_TMP/$prefix-$s.sql" >/dev/null || return 1
+		bac_psql "$db" -f "$BAC_TMP/$prefix-$s.sql" >/dev/null &
+		pids+=($!)
 	done
+	for s in "${pids[@]}"; do
+		wait "$s" || rc=1
+	done
+	[ $rc -eq 0 ] || return 1
+	bac_analyze "$db" || return 1
 	# the declarations may not have survived the loss of the tables
 	# they name: an operator declares them again
 	if BAC_DB=$db bac_has register_service; then
@@ -133,7 +140,7 @@ DB=shop_c
 
 if BAC_DB=shop_template bac_has check_links; then
 	bac_say "before any disaster: bac.check_links() ="
-	bac_psql shop_template -P format=aligned -P footer=off -c \
+	bac_show shop_template \
 		"SELECT link, from_service, to_service, broken, orphaned FROM bac.check_links() ORDER BY link"
 	[ "$(bac_links_verdict shop_template)" = "0 0" ] ||
 		fail "the fixture should start with no broken link and no orphan"
@@ -143,7 +150,8 @@ fi
 echo
 echo "== A. independent backups: each service dumps itself at its own moment, under load"
 bac_load_start shop_a a "$CLIENTS" saga.sql@10 catalog.sql@1 || bac_die "workload"
-sleep 3
+bac_watch_start shop_a a
+sleep 2
 ta0=$(bac_now)
 q='"order"'
 # each wait makes sure the workload moved on between two backups, so the
@@ -161,16 +169,18 @@ bac_dump_service shop_a order "$BAC_TMP/a-order.sql" || fail "pg_dump order"
 ta1=$(bac_now)
 sleep 1
 bac_load_stop || fail "the workload of A died"
-read -r base_a _ < <(bac_window a "$(awk -v t="$BAC_LOAD_START" 'BEGIN { printf "%.3f", t + 1 }')" "$ta0")
-read -r tps_a stall_a < <(bac_window a "$ta0" "$ta1")
-bac_say "dumps taken over $(bac_elapsed "$ta0" "$ta1") s; workload $tps_a tps (baseline $base_a)"
+bac_watch_stop
+base_a=$(bac_rate a "$(awk -v t="$BAC_LOAD_START" 'BEGIN { printf "%.3f", t + 1 }')" "$ta0")
+tps_a=$(bac_rate a "$ta0" "$ta1")
+stall_a=$(bac_stall a "$ta0" "$ta1")
+bac_say "dumps taken over $(bac_elapsed "$ta0" "$ta1") s; workload $tps_a orders/s (baseline $base_a)"
 bac_say "disaster: the four schemas are lost; restoring each from its own dump"
 tr=$(bac_now)
 recover_from_dumps shop_a a || fail "restore from the dumps of A"
 bac_say "restored in $(bac_elapsed "$tr") s"
 read -r broken_a orphans_a < <(links_after shop_a)
 bac_say "after recovery: $broken_a broken links, $orphans_a orphans"
-BAC_DB=shop_a bac_has check_links && bac_psql shop_a -P format=aligned -P footer=off -c \
+BAC_DB=shop_a bac_has check_links && bac_show shop_a \
 	"SELECT link, from_service, to_service, broken, orphaned, sample FROM bac.check_links() ORDER BY link"
 case $broken_a in
 	0|0\*) fail "independent backups under load should have left broken links" ;;
@@ -182,12 +192,14 @@ add_row "A. independent pg_dump -n" "$stall_a" "$tps_a" "$base_a" "$broken_a" "$
 echo
 echo "== B. synchronized backups: writes stopped while the four services are dumped"
 bac_load_start shop_b b "$CLIENTS" saga.sql@10 catalog.sql@1 || bac_die "workload"
-sleep 3
+bac_watch_start shop_b b
+sleep 2
 tb0=$(bac_now)
 # the stop: a session holds EXCLUSIVE locks (reads go on, writes wait).
 # It takes them with a short lock_timeout and tries again, so that it is
 # never the writers' deadlock partner for long.
 coproc LOCKER { "$BAC_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -d shop_b; }
+locker_pid=$LOCKER_PID
 cat >&"${LOCKER[1]}" <<EOF
 BEGIN;
 SET LOCAL lock_timeout = '20ms';
@@ -209,19 +221,29 @@ EOF
 read -r -t 60 answer <&"${LOCKER[0]}"
 [ "${answer:-}" = locked ] || bac_die "could not stop the writes"
 tl=$(bac_now)
+# the four services dump at the same time, while nothing is written
+pids=()
 for s in "${BAC_SERVICES[@]}"; do
-	bac_dump_service shop_b "$s" "$BAC_TMP/b-$s.sql" || fail "pg_dump $s"
+	bac_dump_service shop_b "$s" "$BAC_TMP/b-$s.sql" &
+	pids+=($!)
+done
+for s in "${pids[@]}"; do
+	wait "$s" || fail "pg_dump in B"
 done
 echo "COMMIT; SELECT 'released';" >&"${LOCKER[1]}"
 read -r -t 60 answer <&"${LOCKER[0]}"
 tb1=$(bac_now)
-exec {LOCKER[1]}>&-
-wait "$LOCKER_PID" 2>/dev/null
+echo '\q' >&"${LOCKER[1]}"
+wait "$locker_pid" 2>/dev/null
 sleep 1
 bac_load_stop || fail "the workload of B died"
-read -r base_b _ < <(bac_window b "$(awk -v t="$BAC_LOAD_START" 'BEGIN { printf "%.3f", t + 1 }')" "$tb0")
-read -r tps_b stall_b < <(bac_window b "$tb0" "$tb1")
-bac_say "writes stopped for $(bac_elapsed "$tl" "$tb1") s; workload $tps_b tps (baseline $base_b)"
+bac_watch_stop
+base_b=$(bac_rate b "$(awk -v t="$BAC_LOAD_START" 'BEGIN { printf "%.3f", t + 1 }')" "$tb0")
+# the dumps ran while the writes were stopped
+tps_b=$(bac_rate b "$tl" "$tb1")
+stall_b=$(bac_stall b "$tb0" "$tb1")
+bac_say "writes stopped for $(bac_elapsed "$tl" "$tb1") s (stopping them took $(bac_elapsed "$tb0" "$tl") s);" \
+	"workload $tps_b orders/s (baseline $base_b)"
 bac_say "disaster: the four schemas are lost; restoring each from its dump"
 recover_from_dumps shop_b b || fail "restore from the dumps of B"
 read -r broken_b orphans_b < <(links_after shop_b)
@@ -235,24 +257,27 @@ echo "== C. pg_bac: one bac.snapshot of the four services under full load"
 sid=""
 if need snapshot restore_group check_links; then
 	bac_load_start shop_c c "$CLIENTS" saga.sql@10 catalog.sql@1 || bac_die "workload"
-	sleep 3
+	bac_watch_start shop_c c
+	sleep 2
 	tc0=$(bac_now)
 	snap=$(bac_psql shop_c -F ' ' -c "SELECT snapshot_id, tables, rows, bytes, duration
 		FROM bac.snapshot(label => 'demo, under load')") || fail "bac.snapshot"
 	tc1=$(bac_now)
 	sleep 1
 	bac_load_stop || fail "the workload of C died"
-	read -r sid tables rows bytes duration <<<"$snap"
-	read -r base_c _ < <(bac_window c "$(awk -v t="$BAC_LOAD_START" 'BEGIN { printf "%.3f", t + 1 }')" "$tc0")
-	read -r tps_c stall_c < <(bac_window c "$tc0" "$tc1")
+	bac_watch_stop
+	read -r sid tables rows bytes duration <<<"${snap:-}"
+	base_c=$(bac_rate c "$(awk -v t="$BAC_LOAD_START" 'BEGIN { printf "%.3f", t + 1 }')" "$tc0")
+	tps_c=$(bac_rate c "$tc0" "$tc1")
+	stall_c=$(bac_stall c "$tc0" "$tc1")
 	bac_say "snapshot $sid: $tables tables, $rows rows, $bytes bytes in $duration;" \
-		"workload $tps_c tps (baseline $base_c)"
+		"workload $tps_c orders/s (baseline $base_c)"
 	if [ -n "$sid" ]; then
 		bac_say "disaster: the four schemas are lost; bac.restore_group('$sid')"
 		bac_disaster shop_c || fail "disaster"
 		tr=$(bac_now)
-		bac_psql shop_c -P format=aligned -P footer=off \
-			-c "SELECT * FROM bac.restore_group('$sid')" || fail "bac.restore_group"
+		bac_show shop_c "SELECT * FROM bac.restore_group('$sid')" || fail "bac.restore_group"
+		bac_analyze shop_c || fail "analyze"
 		bac_say "restored in $(bac_elapsed "$tr") s"
 		read -r broken_c orphans_c < <(links_after shop_c)
 		bac_say "after recovery: $broken_c broken links, $orphans_c orphans"
@@ -263,8 +288,13 @@ if need snapshot restore_group check_links; then
 			"$broken_c" "$orphans_c" "$(bac_elapsed "$tc0" "$tc1")"
 	fi
 fi
-[ -n "$sid" ] || add_row "C. pg_bac snapshot + restore_group" "n/a" "n/a" "n/a" \
-	"not available yet" "-" "n/a"
+if [ -z "$sid" ]; then
+	if [ ${#missing[@]} -gt 0 ]; then
+		add_row "C. pg_bac snapshot + restore_group" "n/a" "n/a" "n/a" "not available yet" "-" "n/a"
+	else
+		add_row "C. pg_bac snapshot + restore_group" "n/a" "n/a" "n/a" "FAILED" "-" "n/a"
+	fi
+fi
 
 # ---------------------------------------------------------------- D
 echo
@@ -275,22 +305,20 @@ if [ -n "$sid" ] && need restore; then
 	sleep 2
 	bac_load_stop || fail "the workload of D died"
 	bac_say "dry run first: what would restoring product break?"
-	bac_psql shop_c -P format=aligned -P footer=off \
-		-c "SELECT * FROM bac.restore('$sid', 'product', dry_run => true)" ||
+	bac_show shop_c "SELECT * FROM bac.restore('$sid', 'product', dry_run => true)" ||
 		fail "bac.restore dry run"
 	bac_load_start shop_c d2 "$CLIENTS" customer_only.sql || bac_die "workload"
 	sleep 2
 	td0=$(bac_now)
-	bac_psql shop_c -P format=aligned -P footer=off \
-		-c "SELECT * FROM bac.restore('$sid', 'product')" || fail "bac.restore product"
+	bac_show shop_c "SELECT * FROM bac.restore('$sid', 'product')" || fail "bac.restore product"
 	td1=$(bac_now)
 	sleep 1
 	bac_load_stop || fail "the customer/order workload died during the product restore"
 	read -r base_d _ < <(bac_window d2 "$(awk -v t="$BAC_LOAD_START" 'BEGIN { printf "%.3f", t + 1 }')" "$td0")
 	read -r tps_d stall_d < <(bac_window d2 "$td0" "$td1")
 	bac_say "product restored in $(bac_elapsed "$td0" "$td1") s; customer/order workload" \
-		"meanwhile $tps_d tps (baseline $base_d), longest stall $stall_d s"
-	bac_psql shop_c -P format=aligned -P footer=off -c \
+		"meanwhile $tps_d tps (baseline $base_d), whole seconds without a commit: $stall_d"
+	bac_show shop_c \
 		"SELECT link, from_service, to_service, broken, orphaned FROM bac.check_links() ORDER BY link" ||
 		fail "bac.check_links after the product restore"
 fi
@@ -299,9 +327,12 @@ fi
 echo
 echo "== the archive"
 if [ -n "$sid" ] && need snapshots verify_snapshot; then
-	echo "archive directory: $BAC_TMP/data/$(bac_psql shop_c -c 'SHOW bac.archive_directory')"
+	dir=$(bac_psql shop_c -c "LOAD 'pg_bac'" -c 'SHOW bac.archive_directory')
+	case $dir in /*) ;; *) dir=$BAC_TMP/data/$dir ;; esac
+	echo "archive directory: $dir (removed with the cluster at the end; BAC_KEEP=1 keeps it)"
 	echo "look at it with: SELECT * FROM bac.snapshots();"
-	bac_psql shop_c -P format=aligned -P footer=off -c "SELECT * FROM bac.snapshots()" ||
+	bac_show shop_c "SELECT snapshot_id, label, consistent_at, services, tables, rows,
+		pg_size_pretty(bytes) AS size, duration FROM bac.snapshots()" ||
 		fail "bac.snapshots"
 	echo "and check it with: SELECT * FROM bac.verify_snapshot('$sid') WHERE NOT ok;"
 	bad=$(bac_psql shop_c -c "SELECT count(*) FILTER (WHERE NOT ok) || ' of ' || count(*)
@@ -327,7 +358,9 @@ for i in "${!row_names[@]}"; do
 	printf '%-36s | %-14s | %-26s | %-12s | %-8s | %s\n' "${row_names[$i]}" \
 		"$blocked$([ "$blocked" != n/a ] && echo " s")" "$through" "$broken" "$orphans" "$secs"
 done
-echo "(writes blocked: longest run of whole seconds in which the workload committed nothing)"
+echo "(writes blocked: longest time during the backup in which the workload committed no order;"
+echo " writer tps: orders committed per second during the backup (B: while the writes were stopped)"
+echo " vs the seconds before it; both from the newest order id sampled every 0.05 s)"
 
 echo
 if [ ${#missing[@]} -gt 0 ]; then
