@@ -20,8 +20,8 @@
 # Prints wall times and ratios.  Steps that need a pg_bac function that is
 # not there yet print "not available yet" and make the script exit 1.
 #
-# Environment: BENCH_SCALE (thousands of customers, default 200, about
-# 550 MB), BAC_KEEP=1 keeps the cluster.
+# Environment: BENCH_SCALE (thousands of customers, default 240, about
+# 545 MB), BAC_KEEP=1 keeps the cluster.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,11 +40,11 @@ BAC_TESTDIR=$root/test
 source "$root/test/demo-lib.sh"
 cd "$BAC_TMP" || exit 1
 
-SCALE=${BENCH_SCALE:-200}
+SCALE=${BENCH_SCALE:-240}
 DB=bench
 missing=()
 failed=0
-trap 'bac_load_stop' EXIT
+trap 'bac_load_stop; bac_watch_stop' EXIT
 
 fail()
 {
@@ -92,9 +92,11 @@ snapshot_timed()
 	local label=$1 workers=$2 t0 out
 	t0=$(bac_now)
 	out=$(bac_psql "$DB" -F ' ' <<EOF
+SET client_min_messages = warning;
 SELECT pg_catalog.pg_backend_pid() AS pid \gset
+\setenv BAC_BACKEND_PID :pid
 SELECT snapshot_id, bytes FROM bac.snapshot(label => '$label', workers => $workers);
-\! awk '/VmHWM/ { print \$2 }' /proc/:pid/status
+\! awk '/VmHWM/ { print \$2 }' /proc/\$BAC_BACKEND_PID/status
 EOF
 	) || { fail "$label"; return 1; }
 	local secs
@@ -164,34 +166,51 @@ for j in 1 2; do
 	bac_psql "$DB" -c CHECKPOINT
 	timed "pg_restore -j$j" "$BAC_BINDIR/pg_restore" -j"$j" -d "$DB" "$BAC_TMP/largest.d"
 done
-if [ -n "$SNAP_ID" ] && need restore; then
+# bac_restore_timed LABEL ARGS: bac.restore of the largest service from
+# the quiet snapshot (workers => 2), timed, rows checked afterwards
+bac_restore_timed()
+{
+	local label=$1 args=$2 t0 rows_after
 	bac_psql "$DB" -c CHECKPOINT
-	# the quiet snapshot (workers => 2), not the one taken under load
 	t0=$(bac_now)
-	bac_psql "$DB" -c "SELECT * FROM bac.restore('$SNAP_ID', '$largest')" >/dev/null ||
-		fail "bac.restore"
-	result "bac.restore (in place)" "$(bac_elapsed "$t0")"
+	bac_psql "$DB" -c "SELECT * FROM bac.restore('$SNAP_ID', '$largest'$args)" >/dev/null ||
+		{ fail "$label"; return 1; }
+	result "$label" "$(bac_elapsed "$t0")"
 	rows_after=$(bac_psql "$DB" -c "SELECT string_agg(c.relname || '=' || (xpath('/row/n/text()',
 			query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text, ' ' ORDER BY c.relname)
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = '$largest' AND c.relkind = 'r'")
 	[ "$rows_after" = "$rows_before" ] ||
-		fail "rows after bac.restore: $rows_after, expected $rows_before"
+		fail "rows after $label: $rows_after, expected $rows_before"
+}
+if [ -n "$SNAP_ID" ] && need restore; then
+	# like pg_restore above: the schema is gone, nothing to keep or compare
+	bac_psql "$DB" -c "SET client_min_messages = warning" -c "DROP SCHEMA $q CASCADE" ||
+		fail "drop $largest"
+	bac_restore_timed "bac.restore (schema dropped first)" ""
+	# in place over the live schema, the previous one kept aside (default)
+	bac_restore_timed "bac.restore (in place, keep_previous)" ""
+	bac_restore_timed "bac.restore (in place, keep_previous => false)" \
+		", keep_previous => false"
 fi
 
 echo
 echo "== bac.snapshot(workers => 2) while the saga workload runs"
 if [ -n "$SNAP_ID" ]; then
 	bac_load_start "$DB" load 4 saga.sql@10 catalog.sql@1 || bac_die "workload"
+	bac_watch_start "$DB" load
 	sleep 3
 	ts0=$(bac_now)
 	snapshot_timed "bac.snapshot(workers => 2) under load" 2
 	ts1=$(bac_now)
 	sleep 1
 	bac_load_stop || fail "the workload died during the snapshot"
-	read -r base _ < <(bac_window load "$(awk -v t="$BAC_LOAD_START" 'BEGIN { printf "%.3f", t + 1 }')" "$ts0")
-	read -r during stall < <(bac_window load "$ts0" "$ts1")
-	bac_say "workload: $during tps during the snapshot, $base tps before; longest stall $stall s"
+	bac_watch_stop
+	base=$(bac_rate load "$(awk -v t="$BAC_LOAD_START" 'BEGIN { printf "%.3f", t + 1 }')" "$ts0")
+	during=$(bac_rate load "$ts0" "$ts1")
+	stall=$(bac_stall load "$ts0" "$ts1")
+	bac_say "workload: $during orders/s during the snapshot, $base before;" \
+		"longest time without a commit $stall s"
 else
 	bac_say "skipped: bac.snapshot not available yet"
 fi
