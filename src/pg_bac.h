@@ -31,10 +31,72 @@ extern Oid	BacSchemaOid(const char *nspname, bool missing_ok);
  * registry.c: the registry lives in table bac.service
  *   (service name PRIMARY KEY, schema_name name NOT NULL UNIQUE,
  *    owner regrole, service_group name, registered_at timestamptz)
- * and links in bac.link; views bac.services and bac.links show them.
+ * and links in bac.link
+ *   (link name PRIMARY KEY, from_schema name, from_table name,
+ *    from_columns name[], to_schema name, to_table name, to_columns name[],
+ *    orphans_matter bool, created_at timestamptz);
+ * views bac.services and bac.links show them (bac.links adds the
+ * discovered cross-service foreign keys, declared = false).
+ *
+ * Registry reads and writes go through BacRegistryQuery/BacRegistryExecute,
+ * which run one statement as the owner of the registry tables (the
+ * extension owner): callers must have checked the caller's rights first.  BacLockRegistry serializes every
+ * change of the registry (register, unregister, add_link, drop_link).
  */
+extern Oid	BacRegistryRelid(const char *relname);
+extern void BacLockRegistry(void);
+extern int	BacPinSearchPath(void);
+extern int	BacRegistryQuery(const char *sql, int nargs, Oid *argtypes,
+							 Datum *values, const char *nulls);
+extern void BacRegistryExecute(const char *sql, int nargs, Oid *argtypes,
+							   Datum *values, const char *nulls,
+							   int expected_rows);
+extern char *BacServiceOfSchema(const char *nspname);
+extern char *BacSchemaOfService(const char *service);
+extern void BacCheckServicePrivilege(const char *service, const char *action);
 
-/* links.c */
+/*
+ * links.c: checking links.
+ *
+ * BacCheckLinks(service_names) checks every link of bac.links (declared
+ * and discovered) whose from_service or to_service is in service_names
+ * (a List of char *; NIL means every link) and returns a List of
+ * BacLinkCheck *, in the order of bac.check_links: declared links first,
+ * then by link name.  All counts are read under one fresh snapshot taken
+ * after a CommandCounterIncrement, so the caller's own earlier changes in
+ * its transaction are seen.  It checks no privilege of its own beyond the
+ * SELECT privileges the counting queries need (the caller must have done
+ * BacCheckServicePrivilege or equivalent).  It must be called inside a
+ * transaction; it connects to SPI itself and allocates the results in the
+ * caller's memory context.
+ *
+ *   broken:   referencing rows with no NULL in the referencing columns
+ *             whose key is not found in the target table.
+ *   orphaned: target rows (with no NULL key column) that no row refers to;
+ *             computed only when orphans_matter, else orphans_checked is
+ *             false and orphaned is 0 (SQL shows NULL).
+ *   sample:   up to BAC_LINK_SAMPLES smallest distinct broken keys, then up to as
+ *             many orphaned keys ("broken: 7, 9; orphaned: 3"), NULL if
+ *             nothing was found; when the link cannot be checked (a table
+ *             or column no longer exists, no equality operator) counts
+ *             are unknown (checked = false) and sample says why.
+ */
+#define BAC_LINK_SAMPLES 5
+
+typedef struct BacLinkCheck
+{
+	char	   *link;
+	char	   *from_service;
+	char	   *to_service;
+	bool		declared;		/* false: discovered foreign key */
+	bool		checked;		/* false: could not be checked, see sample */
+	int64		broken;
+	bool		orphans_checked;
+	int64		orphaned;
+	char	   *sample;			/* NULL when nothing to show */
+} BacLinkCheck;
+
+extern List *BacCheckLinks(List *service_names);
 
 /*
  * ddl.c: a schema's definition as SQL scripts, captured from the catalogs.

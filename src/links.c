@@ -1,0 +1,522 @@
+/*-------------------------------------------------------------------------
+ *
+ * links.c
+ *		Checking links between services: broken references and orphans.
+ *
+ * Each link (declared in bac.link, or discovered: a real foreign key from
+ * one registered service's table to another's) is checked with two
+ * set-based anti-joins that the planner can run as hash or merge anti
+ * joins, or as index lookups on the target's unique index:
+ *
+ *	 broken:	SELECT count(*) FROM from_table f
+ *				 WHERE f.c1 IS NOT NULL AND ...
+ *				   AND NOT EXISTS (SELECT FROM to_table t WHERE f.c1 = t.c1 ...)
+ *	 orphaned:	the same the other way round, only when orphans_matter.
+ *
+ * A reference with a NULL in any of its columns is not broken (as MATCH
+ * SIMPLE foreign keys behave); a target row with a NULL key column is
+ * never an orphan (nothing could refer to it).  The equality operator is
+ * the btree equality operator between the two column types, named by its
+ * schema, and the referencing column is compared in the referenced
+ * column's collation, so the target's unique index can serve the lookup.
+ * Only when something was found, a second query fetches the smallest few
+ * distinct keys as a sample (broken and orphaned count rows, not keys).  Every count of one call runs under one snapshot.
+ *
+ * Copyright (c) 2026, pg_bac developers
+ *
+ * IDENTIFICATION
+ *		src/links.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "pg_bac.h"
+
+/*
+ * BacOperatorName
+ *		OPERATOR(schema.name) for an operator, so that no search_path
+ *		decides which operator runs.
+ */
+static char *
+BacOperatorName(Oid opno)
+{
+	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+	Form_pg_operator op;
+	char	   *result;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", opno);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	result = psprintf("OPERATOR(%s.%s)",
+					  quote_identifier(get_namespace_name(op->oprnamespace)),
+					  NameStr(op->oprname));
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/*
+ * BacCount
+ *		Run a query returning one int8 and return it.  Read-only, under the
+ *		active snapshot.
+ */
+static int64
+BacCount(const char *sql)
+{
+	bool		isnull;
+	Datum		d;
+	int			ret = SPI_execute(sql, true, 0);
+
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "link check query failed: %s", SPI_result_code_string(ret));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/*
+ * BacSample
+ *		Run a query returning one text (or NULL) and return it palloc'd.
+ */
+static char *
+BacSample(const char *sql)
+{
+	int			ret = SPI_execute(sql, true, 0);
+
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "link check query failed: %s", SPI_result_code_string(ret));
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * BacNameArray
+ *		Column names of a name[] datum as a C array; returns the count.
+ */
+static int
+BacNameArray(Datum d, char ***names)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(d), NAMEOID, NAMEDATALEN, false,
+					  TYPALIGN_CHAR, &elems, &nulls, &n);
+	*names = palloc(sizeof(char *) * (n + 1));
+	for (int i = 0; i < n; i++)
+		(*names)[i] = nulls[i] ? NULL : pstrdup(NameStr(*DatumGetName(elems[i])));
+	return n;
+}
+
+/*
+ * BacCheckOneLink
+ *		Count broken references and (if orphans_matter) orphans of one
+ *		link; fills r (whose strings the caller allocated already).
+ *		Returns NULL, or why the link cannot be checked.
+ */
+static char *
+BacCheckOneLink(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
+				bool orphans_matter, BacLinkCheck *r, MemoryContext resultctx)
+{
+	StringInfoData cond,
+				fnotnull,
+				tnotnull,
+				fkey,
+				tkey,
+				sql;
+	char	   *ftab,
+			   *ttab;
+	char	   *bsample = NULL,
+			   *osample = NULL;
+
+	if (!OidIsValid(frel) || !OidIsValid(trel))
+		return psprintf("cannot check: the %s table no longer exists",
+						OidIsValid(frel) ? "referenced" : "referencing");
+
+	ftab = quote_qualified_identifier(get_namespace_name(get_rel_namespace(frel)),
+									  get_rel_name(frel));
+	ttab = quote_qualified_identifier(get_namespace_name(get_rel_namespace(trel)),
+									  get_rel_name(trel));
+	initStringInfo(&cond);
+	initStringInfo(&fnotnull);
+	initStringInfo(&tnotnull);
+	initStringInfo(&fkey);
+	initStringInfo(&tkey);
+	for (int i = 0; i < ncols; i++)
+	{
+		AttrNumber	fatt = fcols[i] ? get_attnum(frel, fcols[i]) : InvalidAttrNumber;
+		AttrNumber	tatt = tcols[i] ? get_attnum(trel, tcols[i]) : InvalidAttrNumber;
+		Oid			ftype,
+					ttype,
+					fcoll,
+					tcoll,
+					opclass,
+					opno = InvalidOid;
+		int32		typmod;
+		const char *fc,
+				   *tc;
+
+		if (fatt <= 0)
+			return psprintf("cannot check: column \"%s\" of %s no longer exists",
+							fcols[i] ? fcols[i] : "", ftab);
+		if (tatt <= 0)
+			return psprintf("cannot check: column \"%s\" of %s no longer exists",
+							tcols[i] ? tcols[i] : "", ttab);
+		get_atttypetypmodcoll(frel, fatt, &ftype, &typmod, &fcoll);
+		get_atttypetypmodcoll(trel, tatt, &ttype, &typmod, &tcoll);
+		ftype = getBaseType(ftype);
+		ttype = getBaseType(ttype);
+		opclass = GetDefaultOpClass(ttype, BTREE_AM_OID);
+		if (OidIsValid(opclass))
+			opno = get_opfamily_member(get_opclass_family(opclass), ftype, ttype,
+									   BTEqualStrategyNumber);
+		if (!OidIsValid(opno))
+			return psprintf("cannot check: no equality operator between %s and %s",
+							format_type_be(ftype), format_type_be(ttype));
+
+		fc = psprintf("f.%s", quote_identifier(fcols[i]));
+		tc = psprintf("t.%s", quote_identifier(tcols[i]));
+		appendStringInfo(&cond, "%s%s", i > 0 ? " AND " : "", fc);
+		if (OidIsValid(tcoll) && fcoll != tcoll)
+			appendStringInfo(&cond, " COLLATE %s", generate_collation_name(tcoll));
+		appendStringInfo(&cond, " %s %s", BacOperatorName(opno), tc);
+		appendStringInfo(&fnotnull, "%s%s IS NOT NULL", i > 0 ? " AND " : "", fc);
+		appendStringInfo(&tnotnull, "%s%s IS NOT NULL", i > 0 ? " AND " : "", tc);
+		appendStringInfo(&fkey, "%s%s", i > 0 ? ", " : "", fc);
+		appendStringInfo(&tkey, "%s%s", i > 0 ? ", " : "", tc);
+	}
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT pg_catalog.count(*) FROM %s f WHERE %s"
+					 " AND NOT EXISTS (SELECT FROM %s t WHERE %s)",
+					 ftab, fnotnull.data, ttab, cond.data);
+	r->broken = BacCount(sql.data);
+	if (r->broken > 0)
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "SELECT pg_catalog.string_agg(s.k::pg_catalog.text, ', ') FROM"
+						 " (SELECT DISTINCT %s(%s) AS k FROM %s f WHERE %s"
+						 " AND NOT EXISTS (SELECT FROM %s t WHERE %s)"
+						 " ORDER BY 1 LIMIT %d) s",
+						 ncols > 1 ? "ROW" : "", fkey.data, ftab, fnotnull.data,
+						 ttab, cond.data, BAC_LINK_SAMPLES);
+		bsample = BacSample(sql.data);
+	}
+
+	r->orphans_checked = orphans_matter;
+	if (orphans_matter)
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "SELECT pg_catalog.count(*) FROM %s t WHERE %s"
+						 " AND NOT EXISTS (SELECT FROM %s f WHERE %s)",
+						 ttab, tnotnull.data, ftab, cond.data);
+		r->orphaned = BacCount(sql.data);
+		if (r->orphaned > 0)
+		{
+			resetStringInfo(&sql);
+			appendStringInfo(&sql,
+							 "SELECT pg_catalog.string_agg(s.k::pg_catalog.text, ', ') FROM"
+							 " (SELECT DISTINCT %s(%s) AS k FROM %s t WHERE %s"
+							 " AND NOT EXISTS (SELECT FROM %s f WHERE %s)"
+							 " ORDER BY 1 LIMIT %d) s",
+							 ncols > 1 ? "ROW" : "", tkey.data, ttab, tnotnull.data,
+							 ftab, cond.data, BAC_LINK_SAMPLES);
+			osample = BacSample(sql.data);
+		}
+	}
+	r->checked = true;
+
+	if (bsample || osample)
+	{
+		MemoryContext old = MemoryContextSwitchTo(resultctx);
+
+		r->sample = psprintf("%s%s%s%s%s",
+							 bsample ? "broken: " : "", bsample ? bsample : "",
+							 bsample && osample ? "; " : "",
+							 osample ? "orphaned: " : "", osample ? osample : "");
+		MemoryContextSwitchTo(old);
+	}
+	return NULL;
+}
+
+/*
+ * BacCheckLinks
+ *		Check every link touching the given services (List of char *; NIL:
+ *		all links).  See pg_bac.h for the contract.
+ */
+List *
+BacCheckLinks(List *service_names)
+{
+	MemoryContext resultctx = CurrentMemoryContext;
+	List	   *result = NIL;
+	int			guclevel;
+	int			ret;
+	Oid			argtypes[1] = {NAMEARRAYOID};
+	Datum		values[1] = {(Datum) 0};
+	char		nulls[1] = {'n'};
+	SPITupleTable *defs;
+	uint64		ndefs;
+
+	guclevel = BacPinSearchPath();
+	SPI_connect();
+
+	if (service_names != NIL)
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * list_length(service_names));
+		int			i = 0;
+		ListCell   *lc;
+
+		foreach(lc, service_names)
+		{
+			Name		n = palloc0(NAMEDATALEN);
+
+			namestrcpy(n, (char *) lfirst(lc));
+			elems[i++] = NameGetDatum(n);
+		}
+		values[0] = PointerGetDatum(construct_array(elems, i, NAMEOID, NAMEDATALEN,
+													false, TYPALIGN_CHAR));
+		nulls[0] = ' ';
+	}
+
+	/* one snapshot for every count, seeing the caller's own changes */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	ret = BacRegistryQuery("SELECT link, from_table::pg_catalog.oid, from_columns,"
+								" to_table::pg_catalog.oid, to_columns, orphans_matter,"
+								" declared, from_service, to_service"
+								"  FROM bac.links"
+								" WHERE $1 IS NULL"
+								"    OR from_service OPERATOR(pg_catalog.=) ANY ($1)"
+								"    OR to_service OPERATOR(pg_catalog.=) ANY ($1)"
+								" ORDER BY declared DESC, link, from_service, to_service",
+						   1, argtypes, values, nulls);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	defs = SPI_tuptable;
+	ndefs = SPI_processed;
+
+	for (uint64 i = 0; i < ndefs; i++)
+	{
+		HeapTuple	tup = defs->vals[i];
+		TupleDesc	desc = defs->tupdesc;
+		bool		isnull;
+		Datum		d;
+		Oid			frel = InvalidOid,
+					trel = InvalidOid;
+		char	  **fcols,
+				  **tcols;
+		int			nf,
+					nt;
+		bool		orphans_matter;
+		BacLinkCheck *r;
+		MemoryContext old;
+		char	   *why;
+
+		CHECK_FOR_INTERRUPTS();
+
+		old = MemoryContextSwitchTo(resultctx);
+		r = palloc0(sizeof(BacLinkCheck));
+		r->link = SPI_getvalue(tup, desc, 1);
+		r->declared = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+		r->from_service = SPI_getvalue(tup, desc, 8);
+		r->to_service = SPI_getvalue(tup, desc, 9);
+		MemoryContextSwitchTo(old);
+
+		d = SPI_getbinval(tup, desc, 2, &isnull);
+		if (!isnull)
+			frel = DatumGetObjectId(d);
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		if (!isnull)
+			trel = DatumGetObjectId(d);
+		nf = BacNameArray(SPI_getbinval(tup, desc, 3, &isnull), &fcols);
+		nt = BacNameArray(SPI_getbinval(tup, desc, 5, &isnull), &tcols);
+		orphans_matter = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+
+		if (nf != nt)
+			why = pstrdup("cannot check: column counts differ");
+		else
+			why = BacCheckOneLink(frel, fcols, trel, tcols, nf, orphans_matter,
+								  r, resultctx);
+		if (why)
+		{
+			old = MemoryContextSwitchTo(resultctx);
+			r->checked = false;
+			r->broken = 0;
+			r->orphans_checked = false;
+			r->sample = pstrdup(why);
+			MemoryContextSwitchTo(old);
+			ereport(WARNING,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("link \"%s\" %s", r->link, why),
+					 errdetail("Its counts are reported as NULL."),
+					 errhint("Drop the link with bac.drop_link and declare it again for the current tables.")));
+		}
+		old = MemoryContextSwitchTo(resultctx);
+		result = lappend(result, r);
+		MemoryContextSwitchTo(old);
+	}
+
+	PopActiveSnapshot();
+	SPI_finish();
+	AtEOXact_GUC(true, guclevel);
+	return result;
+}
+
+/*
+ * bac.check_links(services name[] DEFAULT NULL)
+ *	RETURNS TABLE (link name, from_service name, to_service name,
+ *				   broken bigint, orphaned bigint, sample text)
+ *
+ *	services: check the links whose referencing or referenced service is
+ *			  one of these.  NULL: every service the caller may act on (a
+ *			  superuser: all; another role: the services whose schema it
+ *			  owns).  Each named service must be registered and the caller
+ *			  allowed to act on it.
+ *
+ * orphaned is NULL when the link's orphans do not matter (not counted);
+ * broken and orphaned are NULL when the link cannot be checked any more
+ * (a WARNING and sample say why).  Reading the tables needs the caller's
+ * SELECT privilege on them.
+ */
+PG_FUNCTION_INFO_V1(bac_check_links);
+Datum
+bac_check_links(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *services = NIL;
+	bool		none = false;
+	List	   *checks;
+	ListCell   *lc;
+	int			guclevel;
+	MemoryContext outer = CurrentMemoryContext;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	guclevel = BacPinSearchPath();
+	SPI_connect();
+	if (PG_ARGISNULL(0))
+	{
+		if (!superuser())
+		{
+			int			ret;
+
+			/* pg_has_role runs as the registry owner: pass the caller */
+			Oid			argtypes[1] = {OIDOID};
+			Datum		values[1] = {ObjectIdGetDatum(GetUserId())};
+
+			ret = BacRegistryQuery("SELECT s.service FROM bac.service s"
+								   " JOIN pg_catalog.pg_namespace n"
+								   "   ON n.nspname OPERATOR(pg_catalog.=) s.schema_name"
+								   " WHERE pg_catalog.pg_has_role($1, n.nspowner, 'USAGE')",
+								   1, argtypes, values, NULL);
+			if (ret != SPI_OK_SELECT)
+				elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				MemoryContext old = MemoryContextSwitchTo(outer);
+
+				services = lappend(services,
+								   pstrdup(SPI_getvalue(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc, 1)));
+				MemoryContextSwitchTo(old);
+			}
+			none = (services == NIL);
+		}
+	}
+	else
+	{
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+		Datum	   *elems;
+		bool	   *elnulls;
+		int			n;
+
+		if (ARR_NDIM(arr) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("services must be a one-dimensional array"),
+					 errdetail("The array has %d dimensions.", ARR_NDIM(arr)),
+					 errhint("Pass the service names as a flat array, e.g. '{orders,customers}'.")));
+		deconstruct_array(arr, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
+						  &elems, &elnulls, &n);
+		for (int i = 0; i < n; i++)
+		{
+			char	   *name;
+
+			if (elnulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("services must not contain NULL"),
+						 errdetail("Element %d is NULL.", i + 1),
+						 errhint("Pass service names, or NULL instead of the array for every service.")));
+			name = NameStr(*DatumGetName(elems[i]));
+			BacCheckServicePrivilege(name, "check links of");
+			{
+				MemoryContext old = MemoryContextSwitchTo(outer);
+
+				services = lappend(services, pstrdup(name));
+				MemoryContextSwitchTo(old);
+			}
+		}
+		none = (services == NIL);
+	}
+	SPI_finish();
+	AtEOXact_GUC(true, guclevel);
+
+	if (none)
+		return (Datum) 0;
+
+	checks = BacCheckLinks(services);
+	foreach(lc, checks)
+	{
+		BacLinkCheck *r = (BacLinkCheck *) lfirst(lc);
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
+		NameData   *names = palloc(sizeof(NameData) * 3);
+
+		namestrcpy(&names[0], r->link);
+		values[0] = NameGetDatum(&names[0]);
+		if (r->from_service)
+		{
+			namestrcpy(&names[1], r->from_service);
+			values[1] = NameGetDatum(&names[1]);
+		}
+		else
+			nulls[1] = true;
+		if (r->to_service)
+		{
+			namestrcpy(&names[2], r->to_service);
+			values[2] = NameGetDatum(&names[2]);
+		}
+		else
+			nulls[2] = true;
+		values[3] = Int64GetDatum(r->broken);
+		nulls[3] = !r->checked;
+		values[4] = Int64GetDatum(r->orphaned);
+		nulls[4] = !r->checked || !r->orphans_checked;
+		if (r->sample)
+			values[5] = CStringGetTextDatum(r->sample);
+		else
+			nulls[5] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
