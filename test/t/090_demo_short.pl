@@ -2,8 +2,15 @@
 #
 # The four services of test/fixtures/four_services.sql under the saga
 # workload of test/pgbench/: backups of each service taken at different
-# moments (pg_dump -n) leave broken links and orphans after a recovery,
-# counted by the anti-join oracle test/fixtures/oracle.sql.
+# moments (pg_dump -n) leave broken links and orphans after a recovery.
+# Counts of bac.check_links are compared with the anti-join oracle
+# test/fixtures/oracle.sql.
+#
+# Not here yet, because bac.snapshot and bac.restore are not in main yet:
+# one bac.snapshot under the same workload plus bac.restore_group leaves
+# no broken link, and a single-service restore reports exactly the broken
+# links it leaves (the assertions are written and pass on a scratch merge
+# of the branches; they are added when the functions land).
 use strict;
 use warnings;
 use File::Basename qw(dirname);
@@ -21,13 +28,14 @@ $node->init;
 $node->start;
 $node->safe_psql('postgres', 'CREATE DATABASE shop');
 my $connstr = $node->connstr('shop');
+my $db = 'shop';
 
 # psql_file FILE, VARS...: run a script file, stopping at its first error
 sub psql_file
 {
 	my ($file, @vars) = @_;
 	my @cmd = ('psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1',
-		(map { ('-v', $_) } @vars), '-f', $file, '-d', $connstr);
+		(map { ('-v', $_) } @vars), '-f', $file, '-d', $node->connstr($db));
 	my ($out, $err);
 	my $ok = IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
 	diag($err) if !$ok;
@@ -89,16 +97,57 @@ is_deeply(
 	},
 	'the fixture starts consistent: no broken link, no orphan');
 
+# ---- registered with pg_bac
+($ok) = psql_file("$fixtures/register.sql");
+ok($ok, 'services registered, links declared');
+is($node->safe_psql('shop', 'SELECT count(*) FROM bac.services'),
+	'4', 'four services registered');
+is($node->safe_psql('shop', 'SELECT string_agg(link, \' \' ORDER BY link) FROM bac.links'),
+	'order_customer order_line_product shipment_customer shipment_order',
+	'four links declared');
+
+# check: link => [broken, orphaned] from bac.check_links()
+sub check
+{
+	my %r;
+	for (split /\n/,
+		$node->safe_psql($db,
+			'SELECT link, broken, coalesce(orphaned, 0) FROM bac.check_links()'))
+	{
+		my ($link, $broken, $orphaned) = split /\|/;
+		$r{$link} = [ $broken, $orphaned ];
+	}
+	return \%r;
+}
+
+# the oracle counts orphans only where they matter
+sub check_as_oracle
+{
+	my $c = check();
+	$c->{$_}[1] = 0 for grep { $_ ne 'shipment_order' } keys %$c;
+	return $c;
+}
+
+is_deeply(check_as_oracle(), oracle(), 'bac.check_links agrees with the oracle: all zero');
+
+# saga DB: start the saga workload on DB in the background
+sub saga
+{
+	my ($dbname) = @_;
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start(
+		[
+			'pgbench', '-n', '-U', 'saga', '-c', '2', '-j', '1', '-T', '120',
+			'-D', 'customers=1000', '-D', 'products=100',
+			'-f', "$testdir/pgbench/saga.sql\@10",
+			'-f', "$testdir/pgbench/catalog.sql\@1", $node->connstr($dbname)
+		],
+		'>', \$out, '2>', \$err);
+	return ($h, \$err);
+}
+
 # ---- independent backups under the saga workload
-my ($bench_out, $bench_err) = ('', '');
-my $bench = IPC::Run::start(
-	[
-		'pgbench', '-n', '-U', 'saga', '-c', '2', '-j', '1', '-T', '120',
-		'-D', 'customers=1000', '-D', 'products=100',
-		'-f', "$testdir/pgbench/saga.sql\@10",
-		'-f', "$testdir/pgbench/catalog.sql\@1", $connstr
-	],
-	'>', \$bench_out, '2>', \$bench_err);
+my ($bench, $bench_err_ref) = saga('shop');
 
 my $dumpdir = PostgreSQL::Test::Utils::tempdir;
 
@@ -138,8 +187,8 @@ dump_service('order');
 ok($bench->pumpable, 'the saga workload ran through the dumps');
 $bench->signal('TERM');
 $bench->finish;
-unlike($bench_err, qr/error/i, 'no saga transaction failed')
-  or diag($bench_err);
+unlike($$bench_err_ref, qr/error/i, 'no saga transaction failed')
+  or diag($$bench_err_ref);
 
 # ---- disaster and recovery from the independent dumps
 $node->safe_psql('shop',
@@ -162,6 +211,11 @@ cmp_ok($o->{shipment_order}[1], '>', 0,
 	'orders have no shipment: orphan state (the shipment dump is older)');
 is($o->{shipment_order}[0], 0,
 	'no shipment refers to a missing order (the order dump is newer)');
+
+# the links are declared again after the loss of the tables they named
+($ok) = psql_file("$fixtures/register.sql");
+ok($ok, 'links declared again after the recovery');
+is_deeply(check_as_oracle(), $o, 'bac.check_links counts what the oracle counts');
 
 $node->stop;
 done_testing();
