@@ -180,6 +180,24 @@ COMMENT ON FUNCTION bac.check_links(pg_catalog.name[])
 -- ddl: schema definition capture
 ------------------------------------------------------------------------
 
+CREATE FUNCTION bac.schema_ddl(schema_name pg_catalog.name,
+                               section pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'bac_schema_ddl'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+COMMENT ON FUNCTION bac.schema_ddl(pg_catalog.name, pg_catalog.text) IS
+'relocatable SQL definition of a schema: section pre-data, post-data, or NULL for both';
+
+CREATE FUNCTION bac.schema_ddl_info(schema_name pg_catalog.name,
+                                    OUT kind pg_catalog.text,
+                                    OUT ord pg_catalog.int4,
+                                    OUT name pg_catalog.text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bac_schema_ddl_info'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 20;
+COMMENT ON FUNCTION bac.schema_ddl_info(pg_catalog.name) IS
+'what a DDL capture of a schema found besides the scripts: data tables in load order, extensions needed, objects not captured';
+
 
 
 ------------------------------------------------------------------------

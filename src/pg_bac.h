@@ -124,6 +124,12 @@ typedef struct BacSchemaDDL
 
 extern BacSchemaDDL *BacCaptureSchemaDDL(Oid nspoid);
 
+/* ddl_catalog.c: the catalog queries behind BacCaptureSchemaDDL */
+extern const char *const bac_ddl_item_queries[];
+extern const char bac_ddl_alias_query[];
+extern const char bac_ddl_extension_query[];
+extern const char bac_ddl_uncaptured_query[];
+
 /* archive.c */
 
 /* snapshot.c */
