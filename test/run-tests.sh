@@ -44,6 +44,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	work=$(mktemp -d /tmp/pg_bac-test.XXXXXX)
 	tar --exclude=.git -cf - . | tar -xf - -C "$work"
 	chown -R postgres: "$work"
+	echo "suites run in $work (removed after a green run unless BAC_KEEP=1)"
 	as_pg() { runuser -u postgres -- env PATH="$PATH" BAC_SHARED="$BAC_SHARED" "$@"; }
 else
 	work=$root
@@ -67,7 +68,7 @@ run_suite()
 	if (cd "$work" && as_pg "$@") >"$log" 2>&1; then
 		passed=$((passed + 1))
 		echo "ok: $name ($((SECONDS - t0)) s)"
-		grep -E "^(ok|not ok|# All|All [0-9]+ tests|Result:|Files=)" "$log" | tail -n 40
+		grep -E "^(ok|not ok|# All|All [0-9]+ tests|Result:|Files=)|skipped" "$log" | tail -n 40
 	else
 		failed=$((failed + 1))
 		failures="$failures $name"
@@ -105,4 +106,6 @@ done
 echo
 [ -n "$failures" ] && echo "failed suites:$failures"
 echo "suites: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+[ "$failed" -eq 0 ] || exit 1
+[ "$work" != "$root" ] && [ -z "${BAC_KEEP:-}" ] && rm -rf "$work"
+exit 0
