@@ -17,6 +17,7 @@
 
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "utils/jsonb.h"
 
 #define PG_BAC_VERSION			"0.1"
 #define PG_BAC_ARCHIVE_FORMAT	1
@@ -131,6 +132,143 @@ extern const char bac_ddl_extension_query[];
 extern const char bac_ddl_uncaptured_query[];
 
 /* archive.c */
+
+/*
+ * The archive format v1 contract (manifest.json) is documented at the top of
+ * src/archive.c.  Paths in a manifest are relative to the snapshot
+ * directory; snapshot ids match BAC_SNAPSHOT_ID_PATTERN and are the only
+ * user input that ever becomes a path component (after validation).
+ */
+#define BAC_SNAPSHOT_ID_PATTERN "YYYYMMDDTHHMMSS.ffffffZ"
+#define BAC_SNAPSHOT_ID_LEN		23
+
+typedef enum BacCompression
+{
+	BAC_COMPRESSION_NONE,
+	BAC_COMPRESSION_ZSTD,
+	BAC_COMPRESSION_LZ4
+} BacCompression;
+
+/* one file of a snapshot, as the manifest lists it */
+typedef struct BacManifestFile
+{
+	char	   *path;			/* relative to the snapshot directory */
+	int64		bytes;			/* size on disk */
+	char		sha256[65];		/* hex */
+} BacManifestFile;
+
+/* one table's data: the files are loaded in list order */
+typedef struct BacManifestTable
+{
+	char	   *name;			/* table name inside its schema */
+	int64		rows;
+	int64		bytes;			/* on disk, all files */
+	int64		raw_bytes;		/* uncompressed COPY text */
+	List	   *files;			/* char * paths (relative), in load order */
+} BacManifestTable;
+
+typedef struct BacManifestService
+{
+	char	   *service;
+	char	   *schema;
+	char	   *owner;			/* NULL if none */
+	char	   *service_group;	/* NULL if none */
+	char	   *pre_data;		/* relative path of pre-data.sql */
+	char	   *post_data;		/* relative path of post-data.sql */
+	List	   *tables;			/* BacManifestTable *, in load order */
+	List	   *extensions;		/* char * */
+	List	   *uncaptured;		/* char * */
+} BacManifestService;
+
+typedef struct BacManifest
+{
+	char	   *directory;		/* absolute path of the snapshot directory */
+	int			format;
+	char	   *snapshot_id;
+	char	   *label;			/* NULL if none */
+	char	   *consistent_at;	/* timestamptz text, ISO 8601 */
+	char	   *txid_snapshot;	/* pg_current_snapshot() of the instant */
+	char	   *wal_lsn;
+	bool		in_recovery;
+	char	   *system_identifier;
+	char	   *server_version;
+	int			server_version_num;
+	char	   *database;
+	char	   *encoding;		/* of the COPY text in the data files */
+	char	   *extension_version;
+	BacCompression compression;
+	int			workers;
+	int64		duration_us;
+	int			tables;
+	int64		rows;
+	int64		bytes;
+	List	   *services;		/* BacManifestService * */
+	List	   *files;			/* BacManifestFile *: every file but the
+								 * manifest */
+	Jsonb	   *json;			/* the whole manifest (links are in "links") */
+} BacManifest;
+
+/* result of checking one file against the manifest */
+typedef struct BacVerifyResult
+{
+	char	   *file;
+	bool		ok;
+	char	   *detail;
+} BacVerifyResult;
+
+extern char *BacArchiveDirectory(bool create);
+extern void BacCleanStaleTempDirs(const char *archive);
+extern bool BacValidSnapshotId(const char *snapshot_id);
+extern char *BacSnapshotDirectory(const char *snapshot_id);
+extern BacManifest *BacReadManifest(const char *snapshot_id);
+extern BacManifest *BacParseManifest(const char *directory, const char *json,
+									 bool missing_ok);
+extern List *BacVerifyFiles(BacManifest *manifest, List *paths);
+extern void BacVerifyFilesOrError(BacManifest *manifest, List *paths);
+extern void BacCheckSnapshotPrivilege(BacManifest *manifest,
+									  const char *action);
+extern bool BacMaySeeSnapshot(BacManifest *manifest);
+extern const char *BacCompressionName(BacCompression c);
+extern BacCompression BacCompressionFromName(const char *name);
+extern void BacSha256Text(const char *data, size_t len, char *hex);
+extern void BacSha256File(const char *path, char *hex, int64 *bytes);
+extern void BacFsyncPath(const char *path, bool isdir);
+
+/*
+ * copy_out.c: the data path.  A data file is read back (decompressed when
+ * needed) through a BacDataReader; restore can feed BeginCopyFrom's
+ * data_source_cb from it.
+ */
+typedef struct BacDataReader BacDataReader;
+
+/* one unit of copying: a whole table, or a TID-range slice (sql != NULL) */
+typedef struct BacCopyTask
+{
+	Oid			relid;
+	int			table_index;	/* caller's table number */
+	char	   *sql;			/* SELECT for a slice, NULL for the table */
+	char	   *path;			/* absolute path of the output file */
+	int64		size_hint;		/* blocks, to hand out big tasks first */
+	/* results */
+	bool		reported;
+	uint64		rows;
+	int64		bytes;
+	int64		raw_bytes;
+	char		sha256[65];
+} BacCopyTask;
+
+typedef void (*BacTableDoneCallback) (int table_index, void *arg);
+
+extern void BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables,
+							int workers, BacCompression compression,
+							List *preheld,
+							BacTableDoneCallback cb, void *arg);
+extern void BacReleaseRelationLocks(Oid relid, List *preheld);
+
+extern BacDataReader *BacDataReaderOpen(const char *path,
+										BacCompression compression);
+extern size_t BacDataReaderRead(BacDataReader *reader, void *buf, size_t len);
+extern void BacDataReaderClose(BacDataReader *reader);
 
 /* snapshot.c */
 
