@@ -348,6 +348,7 @@ bac_outer()
 	exec 9>/tmp/pg_bac-install.lock
 	local t_lock=$SECONDS
 	flock 9
+	local t_locked=$SECONDS
 	[ $((SECONDS - t_lock)) -lt 2 ] ||
 		echo "   (waited $((SECONDS - t_lock)) s for /tmp/pg_bac-install.lock: another work tree was testing)"
 	$sudo make -s PG_CONFIG="$pg_config" install >/dev/null || bac_die "make install"
@@ -367,7 +368,8 @@ bac_outer()
 	done
 	"${BAC_AS_OWNER[@]}" env "${envs[@]}" bash "$script" --inner "$BAC_OUTER_TMP"
 	rc=$?
-	echo "== $name finished in $((SECONDS - t_start)) s, exit status $rc"
+	echo "== $name finished in $((SECONDS - t_start)) s ($((SECONDS - t_locked)) s after" \
+		"the installation lock was free), exit status $rc"
 	exit $rc
 }
 

@@ -255,7 +255,8 @@ add_row "B. synchronized, writes stopped" "$stall_b" "$tps_b" "$base_b" "$broken
 echo
 echo "== C. pg_bac: one bac.snapshot of the four services under full load"
 sid=""
-if need snapshot restore_group check_links; then
+row_c=""
+if need snapshot; then
 	bac_load_start shop_c c "$CLIENTS" saga.sql@10 catalog.sql@1 || bac_die "workload"
 	bac_watch_start shop_c c
 	sleep 2
@@ -270,13 +271,18 @@ if need snapshot restore_group check_links; then
 	base_c=$(bac_rate c "$(awk -v t="$BAC_LOAD_START" 'BEGIN { printf "%.3f", t + 1 }')" "$tc0")
 	tps_c=$(bac_rate c "$tc0" "$tc1")
 	stall_c=$(bac_stall c "$tc0" "$tc1")
-	bac_say "snapshot $sid: $tables tables, $rows rows, $bytes bytes in $duration;" \
-		"workload $tps_c orders/s (baseline $base_c)"
 	if [ -n "$sid" ]; then
-		bac_say "disaster: the four schemas are lost; bac.restore_group('$sid')"
-		bac_disaster shop_c || fail "disaster"
-		tr=$(bac_now)
-		bac_show shop_c "SELECT * FROM bac.restore_group('$sid')" || fail "bac.restore_group"
+		bac_say "snapshot $sid: $tables tables, $rows rows, $bytes bytes in $duration;" \
+			"workload $tps_c orders/s (baseline $base_c)"
+		# the recovery columns, until measured: why they are not
+		row_c="$stall_c|$tps_c|$base_c|not available yet|-|$(bac_elapsed "$tc0" "$tc1")"
+	fi
+fi
+if [ -n "$sid" ] && need restore_group check_links; then
+	bac_say "disaster: the four schemas are lost; bac.restore_group('$sid')"
+	bac_disaster shop_c || fail "disaster"
+	tr=$(bac_now)
+	if bac_show shop_c "SELECT * FROM bac.restore_group('$sid')"; then
 		bac_analyze shop_c || fail "analyze"
 		bac_say "restored in $(bac_elapsed "$tr") s"
 		read -r broken_c orphans_c < <(links_after shop_c)
@@ -284,16 +290,19 @@ if need snapshot restore_group check_links; then
 		if [ "$broken_c" != 0 ] || [ "$orphans_c" != 0 ]; then
 			fail "pg_bac's recovery left $broken_c broken links and $orphans_c orphans"
 		fi
-		add_row "C. pg_bac snapshot + restore_group" "$stall_c" "$tps_c" "$base_c" \
-			"$broken_c" "$orphans_c" "$(bac_elapsed "$tc0" "$tc1")"
+		row_c="$stall_c|$tps_c|$base_c|$broken_c|$orphans_c|$(bac_elapsed "$tc0" "$tc1")"
+	else
+		fail "bac.restore_group"
+		row_c="$stall_c|$tps_c|$base_c|FAILED|-|$(bac_elapsed "$tc0" "$tc1")"
 	fi
 fi
-if [ -z "$sid" ]; then
-	if [ ${#missing[@]} -gt 0 ]; then
-		add_row "C. pg_bac snapshot + restore_group" "n/a" "n/a" "n/a" "not available yet" "-" "n/a"
-	else
-		add_row "C. pg_bac snapshot + restore_group" "n/a" "n/a" "n/a" "FAILED" "-" "n/a"
-	fi
+if [ -n "$row_c" ]; then
+	row_names+=("C. pg_bac snapshot + restore_group")
+	row_values+=("$row_c")
+elif [ ${#missing[@]} -gt 0 ]; then
+	add_row "C. pg_bac snapshot + restore_group" "n/a" "n/a" "n/a" "not available yet" "-" "n/a"
+else
+	add_row "C. pg_bac snapshot + restore_group" "n/a" "n/a" "n/a" "FAILED" "-" "n/a"
 fi
 
 # ---------------------------------------------------------------- D
