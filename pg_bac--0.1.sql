@@ -256,6 +256,39 @@ IS 'delete the snapshots beyond the newest keep_last and/or older than older_tha
 -- restore
 ------------------------------------------------------------------------
 
+CREATE FUNCTION bac.restore(snapshot_id pg_catalog.text,
+                            service pg_catalog.name,
+                            into_schema pg_catalog.name DEFAULT NULL,
+                            keep_previous pg_catalog.bool DEFAULT true,
+                            dry_run pg_catalog.bool DEFAULT false,
+                            on_broken_links pg_catalog.text DEFAULT 'warn',
+                            missing_roles pg_catalog.text DEFAULT 'error')
+RETURNS TABLE (link pg_catalog.name, direction pg_catalog.text,
+               broken pg_catalog.int8, orphaned pg_catalog.int8,
+               detail pg_catalog.text)
+AS 'MODULE_PATHNAME', 'bac_restore'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION bac.restore(pg_catalog.text, pg_catalog.name, pg_catalog.name,
+                                pg_catalog.bool, pg_catalog.bool, pg_catalog.text,
+                                pg_catalog.text)
+IS 'restore one service of a snapshot in place or into another schema, in the current transaction, and report broken links and discarded rows';
+
+CREATE FUNCTION bac.restore_group(snapshot_id pg_catalog.text,
+                                  services pg_catalog.name[] DEFAULT NULL,
+                                  keep_previous pg_catalog.bool DEFAULT true,
+                                  dry_run pg_catalog.bool DEFAULT false,
+                                  on_broken_links pg_catalog.text DEFAULT 'warn',
+                                  missing_roles pg_catalog.text DEFAULT 'error')
+RETURNS TABLE (link pg_catalog.name, direction pg_catalog.text,
+               broken pg_catalog.int8, orphaned pg_catalog.int8,
+               detail pg_catalog.text)
+AS 'MODULE_PATHNAME', 'bac_restore_group'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION bac.restore_group(pg_catalog.text, pg_catalog.name[],
+                                      pg_catalog.bool, pg_catalog.bool,
+                                      pg_catalog.text, pg_catalog.text)
+IS 'restore several services of a snapshot (default: all of it) in place to the same instant, in the current transaction, and report broken links and discarded rows';
+
 
 
 ------------------------------------------------------------------------
