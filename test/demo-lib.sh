@@ -192,10 +192,12 @@ bac_window()
 
 # bac_watch_start DB NAME: sample the newest order id 20 times a second
 # into $BAC_TMP/NAME.watch ("epoch max_order_id" lines), to time how long
-# the saga workload commits nothing; sets BAC_WATCH_PID
+# the saga workload commits nothing; sets BAC_WATCH_PID.  The time is the
+# statement's start, which precedes its snapshot: a sample stamped after
+# an instant has seen every commit before that instant.
 bac_watch_start()
 {
-	echo 'SELECT extract(epoch FROM clock_timestamp()), max(order_id) FROM "order"."order" \watch 0.05' |
+	echo 'SELECT extract(epoch FROM statement_timestamp()), max(order_id) FROM "order"."order" \watch 0.05' |
 		"$BAC_BINDIR/psql" -X -At -F ' ' -d "$1" >"$BAC_TMP/$2.watch" 2>&1 &
 	BAC_WATCH_PID=$!
 }
