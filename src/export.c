@@ -528,7 +528,7 @@ ExportPrepare(const char *snapshot_id, const char *service,
 		ListCell   *lf;
 
 		ExportAddText(&st->steps,
-					  psprintf("\n--\n-- Data for table %s (%lld rows)\n--\n\n%s",
+					  psprintf("\n--\n-- Data for table %s: %lld rows\n--\n\n%s",
 							   quote_identifier(t->name), (long long) t->rows,
 							   ExportCopyStatement(target, t->name, tables)));
 		foreach(lf, t->files)
