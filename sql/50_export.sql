@@ -53,8 +53,13 @@ ALTER TABLE ex_shop."Special Item" OWNER TO regress_bac_exp_owner;
 INSERT INTO ex_shop.item (id, name, price) VALUES
 	(1, 'plain', 1.50), (2, NULL, 2), (3, E'tab\there, new\nline, back\\slash', 3.25);
 INSERT INTO ex_shop."Special Item" (id, name, price, note) VALUES (4, 'gold', 99, 'shiny');
+-- a table without columns: COPY without column list, empty lines
+CREATE TABLE ex_shop.nothing ();
+ALTER TABLE ex_shop.nothing OWNER TO regress_bac_exp_owner;
+INSERT INTO ex_shop.nothing DEFAULT VALUES;
+INSERT INTO ex_shop.nothing DEFAULT VALUES;
 SELECT bac.register_service('ex_shop', owner => 'regress_bac_exp_owner');
-SELECT snapshot_id AS snap FROM bac.snapshot('{ex_shop}') \gset
+SELECT snapshot_id AS snap FROM bac.snapshot('{ex_shop}', label => 'nightly') \gset
 SET regress.snap = :'snap';
 
 --
@@ -87,16 +92,23 @@ RESET ROLE;
 \pset tuples_only on
 SELECT * FROM pg_temp.export_text(current_setting('regress.snap'), 'ex_shop');
 -- under another name: only the schema's own name changes
-SELECT * FROM (
+SELECT l FROM (
 	SELECT * FROM pg_temp.export_text(current_setting('regress.snap'), 'ex_shop', 'Shop Copy')
 	EXCEPT ALL
-	SELECT * FROM pg_temp.export_text(current_setting('regress.snap'), 'ex_shop')) d
-ORDER BY 1 COLLATE "C";
-SELECT * FROM (
+	SELECT * FROM pg_temp.export_text(current_setting('regress.snap'), 'ex_shop')) d(l)
+ORDER BY l COLLATE "C";
+SELECT l FROM (
 	SELECT * FROM pg_temp.export_text(current_setting('regress.snap'), 'ex_shop')
 	EXCEPT ALL
-	SELECT * FROM pg_temp.export_text(current_setting('regress.snap'), 'ex_shop', 'Shop Copy')) d
-ORDER BY 1 COLLATE "C";
+	SELECT * FROM pg_temp.export_text(current_setting('regress.snap'), 'ex_shop', 'Shop Copy')) d(l)
+ORDER BY l COLLATE "C";
+SELECT regexp_replace(l, '\d{8}T\d{6}\.\d{6}Z', '<id>')
+  FROM bac.export(current_setting('regress.snap'), 'ex_shop') AS l
+ WHERE l LIKE '-- Snapshot%';
+-- a name with a line break cannot end the header's comment
+SELECT l FROM bac.export(current_setting('regress.snap'), 'ex_shop',
+						 E'x\nDROP TABLE t;\r--') AS l
+ WHERE l LIKE '--%DROP%';
 \pset format aligned
 \pset tuples_only off
 
@@ -104,7 +116,7 @@ ORDER BY 1 COLLATE "C";
 SELECT bac.export(current_setting('regress.snap'), 'ex_shop') LIMIT 3;
 -- stopped in the middle of a data file
 SELECT * FROM (SELECT bac.export(current_setting('regress.snap'), 'ex_shop') AS line
-				LIMIT 53) s OFFSET 50;
+				LIMIT 56) s OFFSET 53;
 
 --
 -- a damaged data file is refused before the first line

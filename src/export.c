@@ -316,6 +316,17 @@ ExportCopyStatement(const char *schema, const char *table, List *tables)
 	if (t != NULL && t->known)
 	{
 		ListCell   *lc;
+		bool		any = false;
+
+		/* a table without (stored) columns takes no column list */
+		foreach(lc, t->columns)
+			any = any || !((ExportColumn *) lfirst(lc))->generated;
+		if (!any)
+			t = NULL;
+	}
+	if (t != NULL && t->known)
+	{
+		ListCell   *lc;
 		bool		first = true;
 
 		appendStringInfoChar(&s, '(');
@@ -349,6 +360,25 @@ ExportAddText(List **steps, char *text)
 }
 
 /*
+ * ExportComment
+ *		Text for a "--" comment line: line breaks (a label, a name) become
+ *		spaces, so nothing of it can end the comment and run as SQL.
+ */
+static char *
+ExportComment(const char *text)
+{
+	char	   *s = pstrdup(text);
+	char	   *p;
+
+	for (p = s; *p; p++)
+	{
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	}
+	return s;
+}
+
+/*
  * ExportHeader
  *		The comments and settings the script starts with, then the schema.
  */
@@ -360,20 +390,25 @@ ExportHeader(BacManifest *m, BacManifestService *svc, const char *target)
 
 	initStringInfo(&s);
 	appendStringInfoString(&s, "--\n-- pg_bac export\n--\n");
-	appendStringInfo(&s, "-- Service: %s\n", svc->service);
-	appendStringInfo(&s, "-- Schema at snapshot time: %s\n", svc->schema);
-	appendStringInfo(&s, "-- Exported as schema: %s\n", target);
+	appendStringInfo(&s, "-- Service: %s\n", ExportComment(svc->service));
+	appendStringInfo(&s, "-- Schema at snapshot time: %s\n",
+					 ExportComment(svc->schema));
+	appendStringInfo(&s, "-- Exported as schema: %s\n", ExportComment(target));
 	appendStringInfo(&s, "-- Snapshot: %s%s%s%s\n", m->snapshot_id,
-					 m->label ? " (label " : "", m->label ? m->label : "",
+					 m->label ? " (label " : "",
+					 m->label ? ExportComment(m->label) : "",
 					 m->label ? ")" : "");
-	appendStringInfo(&s, "-- Consistent at: %s\n", m->consistent_at);
+	appendStringInfo(&s, "-- Consistent at: %s\n", ExportComment(m->consistent_at));
 	appendStringInfo(&s, "-- Source database: %s, encoding %s, server version %s\n",
-					 m->database, m->encoding, m->server_version);
+					 ExportComment(m->database), ExportComment(m->encoding),
+					 ExportComment(m->server_version));
 	appendStringInfo(&s, "-- Exported by pg_bac version %s\n", PG_BAC_VERSION);
 	foreach(lc, svc->extensions)
-		appendStringInfo(&s, "-- Needs extension: %s\n", (char *) lfirst(lc));
+		appendStringInfo(&s, "-- Needs extension: %s\n",
+						 ExportComment((char *) lfirst(lc)));
 	foreach(lc, svc->uncaptured)
-		appendStringInfo(&s, "-- Not captured: %s\n", (char *) lfirst(lc));
+		appendStringInfo(&s, "-- Not captured: %s\n",
+						 ExportComment((char *) lfirst(lc)));
 	appendStringInfoString(&s, "--\n\n");
 
 	appendStringInfoString(&s,
@@ -529,7 +564,8 @@ ExportPrepare(const char *snapshot_id, const char *service,
 
 		ExportAddText(&st->steps,
 					  psprintf("\n--\n-- Data for table %s: %lld rows\n--\n\n%s",
-							   quote_identifier(t->name), (long long) t->rows,
+							   ExportComment(quote_identifier(t->name)),
+							   (long long) t->rows,
 							   ExportCopyStatement(target, t->name, tables)));
 		foreach(lf, t->files)
 		{

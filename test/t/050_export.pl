@@ -40,6 +40,9 @@ $node->safe_psql('src', q{
 CREATE TABLE zoo.big (id int PRIMARY KEY, v int, note text) WITH (fillfactor = 10);
 INSERT INTO zoo.big SELECT g, g % 97, CASE WHEN g % 10 = 0 THEN NULL ELSE E'n\t' || g END
   FROM generate_series(1, 200000) g;
+CREATE TABLE zoo.nothing ();
+INSERT INTO zoo.nothing DEFAULT VALUES;
+INSERT INTO zoo.nothing DEFAULT VALUES;
 });
 
 sub dump_schema
@@ -162,6 +165,20 @@ load('dst_copy', "$dir/zoo_copy.sql");
 	$want =~ s/setval\('zoo\./setval('zoo_copy./g;
 	same_text(dump_schema('dst_copy', '--data-only', 'zoo_copy'), $want,
 		'as_schema: pg_dump --data-only equals the dump at snapshot time, schema renamed');
+}
+
+# 2b. a name with a line break does not end a comment of the script
+{
+	my $evil = "zoo\nDROP TABLE public.sentinel; --";
+	(my $lit = $evil) =~ s/\n/\\n/g;
+	export_to("$dir/zoo_evil.sql",
+		"SELECT * FROM bac.export('$snap', 'zoo', as_schema => E'$lit')");
+	$node->safe_psql('postgres', 'CREATE DATABASE dst_evil');
+	$node->safe_psql('dst_evil', "$prereq CREATE TABLE public.sentinel ()");
+	load('dst_evil', "$dir/zoo_evil.sql");
+	is($node->safe_psql('dst_evil',
+			"SELECT to_regclass('public.sentinel') IS NOT NULL AND to_regnamespace(quote_ident(E'$lit')) IS NOT NULL"),
+		't', 'as_schema with a line break: the schema is made, nothing else runs');
 }
 
 # 3. zstd: the same bytes (streamed from the select list this time)
