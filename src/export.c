@@ -20,7 +20,16 @@
  *				the lines of its data file(s), decompressed, slices in
  *				manifest order
  *				\.
- *	post-data	the snapshot's post-data script
+ *	post-data	SET row_security = on (materialized views are refreshed as
+ *				their owners under the tables' policies, as bac.restore
+ *				does), then the snapshot's post-data script
+ *
+ * Encoding: the snapshot's text (scripts and data, in the manifest's
+ * "encoding") is converted to the database encoding and validated; the rows
+ * then reach the client in the session's client_encoding, so that is the
+ * client_encoding the header sets (with the snapshot's encoding named in a
+ * comment).  Names written into "--" comments have their line breaks
+ * replaced, so no name can end a comment and run as SQL.
  *
  * The function is value-per-call: every call returns the next line, and a
  * data file is read through a small buffer, so neither the script nor a
