@@ -8,8 +8,10 @@
 #     target equal the dumps of the source at snapshot time;
 #   - under another name (as_schema): they equal the source's dumps with the
 #     schema renamed;
-#   - the zstd snapshot exports the same bytes as the uncompressed one (but
-#     for the two header lines naming the snapshot).
+#   - the zstd and lz4 snapshots export the same bytes as the uncompressed
+#     one (but for the two header lines naming the snapshot);
+#   - a name with a line break cannot end a comment of the script;
+#   - a damaged slice is refused before the first line.
 use strict;
 use warnings;
 use File::Basename qw(dirname);
@@ -111,6 +113,9 @@ like($snap, qr/^\d{8}T/, 'uncompressed parallel snapshot of the zoo');
 my $zsnap = $node->safe_psql('src',
 	q{SET client_min_messages = warning; SELECT snapshot_id FROM bac.snapshot('{zoo}', workers => 2, compression => 'zstd')});
 like($zsnap, qr/^\d{8}T/, 'zstd parallel snapshot of the zoo');
+my $lsnap = $node->safe_psql('src',
+	q{SET client_min_messages = warning; SELECT snapshot_id FROM bac.snapshot('{zoo}', compression => 'lz4')});
+like($lsnap, qr/^\d{8}T/, 'lz4 snapshot of the zoo');
 my $schema_at_snapshot = dump_schema('src', '--schema-only', 'zoo');
 my $data_at_snapshot = dump_schema('src', '--data-only', 'zoo');
 
@@ -193,6 +198,11 @@ note(sprintf('export of the zstd snapshot: %d bytes in %.3f s', -s "$dir/zoo_zst
 	ok(length($plain) > 2_000_000, 'the export holds the big table');
 	same_text($zstd, $plain,
 		'the zstd snapshot exports the same bytes as the uncompressed one');
+	export_to("$dir/zoo_lz4.sql", "SELECT bac.export('$lsnap', 'zoo')");
+	my $lz4 = slurp("$dir/zoo_lz4.sql");
+	$lz4 =~ s/^-- (Snapshot|Consistent at): .*$//mg;
+	same_text($lz4, $plain,
+		'the lz4 snapshot exports the same bytes as the uncompressed one');
 }
 
 # 4. a damaged slice is refused before the first line
