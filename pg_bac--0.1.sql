@@ -295,6 +295,16 @@ IS 'restore several services of a snapshot (default: all of it) in place to the 
 -- export
 ------------------------------------------------------------------------
 
+-- The lines of a plain SQL script; "psql -XAt" prints them back as the
+-- script.  Called in the select list, the rows stream to the client.
+CREATE FUNCTION bac.export(snapshot_id pg_catalog.text,
+                           service pg_catalog.name,
+                           as_schema pg_catalog.name DEFAULT NULL)
+RETURNS SETOF pg_catalog.text
+AS 'MODULE_PATHNAME', 'bac_export'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1000;
+COMMENT ON FUNCTION bac.export(pg_catalog.text, pg_catalog.name, pg_catalog.name)
+IS 'one service of a snapshot as a plain SQL script (schema, pre-data, COPY data, post-data) that psql loads into an empty database';
 
 
 ------------------------------------------------------------------------

@@ -283,6 +283,6 @@ typedef enum BacRestoreCompression
 extern uint64 BacCopyIn(Oid relid, const char *path, BacRestoreCompression compression,
 						const char *encoding, bool freeze, bool *frozen);
 
-/* export.c */
+/* export.c: bac.export(), a snapshot's service as a plain SQL script */
 
 #endif							/* PG_BAC_H */
