@@ -105,3 +105,15 @@ DROP ROLE regress_ddl_owner;
 DROP ROLE regress_ddl_other;
 DROP ROLE regress_ddl_reader;
 RESET client_min_messages;
+
+-- a line break in the schema's name cannot end the scripts' header comment
+CREATE SCHEMA "regress_ddl_nl
+SELECT 'injected'; --";
+CREATE TABLE "regress_ddl_nl
+SELECT 'injected'; --".t (a int);
+SELECT pg_catalog.regexp_replace(line, '\s+$', '') AS line
+  FROM pg_catalog.regexp_split_to_table(
+		bac.schema_ddl(E'regress_ddl_nl\nSELECT ''injected''; --', NULL), E'\n') AS line
+ WHERE line LIKE '%injected%';
+DROP SCHEMA "regress_ddl_nl
+SELECT 'injected'; --" CASCADE;

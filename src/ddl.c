@@ -123,6 +123,8 @@ BacCaptureSchemaDDL(Oid nspoid)
 	StringInfoData pre;
 	StringInfoData post;
 	StringInfoData extsql;
+	char	   *commentname;
+	char	   *p;
 	List	   *tables = NIL;
 	List	   *extensions = NIL;
 	List	   *uncaptured = NIL;
@@ -226,17 +228,24 @@ BacCaptureSchemaDDL(Oid nspoid)
 
 	AtEOXact_GUC(false, save_nestlevel);
 
-	/* assemble the scripts */
+	/*
+	 * assemble the scripts; the schema's name goes into a comment line, so
+	 * a line break in it must not end the comment
+	 */
 	initStringInfo(&pre);
 	initStringInfo(&post);
+	commentname = pstrdup(quote_identifier(cap.nspname));
+	for (p = commentname; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
 	appendStringInfo(&pre,
 					 "-- pg_bac pre-data of schema %s: run with search_path set to the target schema\n"
 					 "SELECT pg_catalog.set_config('check_function_bodies', 'false', true);\n",
-					 quote_identifier(cap.nspname));
+					 commentname);
 	appendStringInfoString(&pre, extsql.data);
 	appendStringInfo(&post,
 					 "-- pg_bac post-data of schema %s: run with search_path set to the target schema\n",
-					 quote_identifier(cap.nspname));
+					 commentname);
 	for (i = 0; i < cap.nitems; i++)
 	{
 		DdlItem    *it = &cap.items[order[i]];
