@@ -236,8 +236,11 @@ extern void BacFsyncPath(const char *path, bool isdir);
 
 /*
  * copy_out.c: the data path.  A data file is read back (decompressed when
- * needed) through a BacDataReader; restore can feed BeginCopyFrom's
- * data_source_cb from it.
+ * needed) through a BacDataReader; restore feeds BeginCopyFrom's
+ * data_source_cb from it.  A compressed file that ends inside a frame, or
+ * has bytes after its last frame that are not a frame, is an ERROR naming
+ * the file.  BacDataReaderCheckEnd errors if a consumer that stopped early
+ * (COPY's end-of-data marker) left compressed bytes unread.
  */
 typedef struct BacDataReader BacDataReader;
 
@@ -268,6 +271,7 @@ extern void BacReleaseRelationLocks(Oid relid, List *preheld);
 extern BacDataReader *BacDataReaderOpen(const char *path,
 										BacCompression compression);
 extern size_t BacDataReaderRead(BacDataReader *reader, void *buf, size_t len);
+extern void BacDataReaderCheckEnd(BacDataReader *reader);
 extern void BacDataReaderClose(BacDataReader *reader);
 
 /* snapshot.c */
