@@ -145,7 +145,7 @@ BacReleaseRelationLocks(Oid relid, List *preheld)
  * BacWriteAll
  *		write() all of a buffer or raise an error (a full disk is an ERROR).
  */
-static void
+void
 BacWriteAll(int fd, const char *path, const void *buf, size_t len)
 {
 	const char *p = buf;

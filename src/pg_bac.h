@@ -267,6 +267,7 @@ extern void BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables,
 							List *preheld,
 							BacTableDoneCallback cb, void *arg);
 extern void BacReleaseRelationLocks(Oid relid, List *preheld);
+extern void BacWriteAll(int fd, const char *path, const void *buf, size_t len);
 
 extern BacDataReader *BacDataReaderOpen(const char *path,
 										BacCompression compression);

@@ -488,27 +488,12 @@ BacWriteNewFile(const char *path, const char *data, size_t len)
 {
 	int			fd = OpenTransientFilePerm(path, O_CREAT | O_EXCL | O_WRONLY | PG_BINARY,
 										   S_IRUSR | S_IWUSR);
-	const char *p = data;
 
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not create file \"%s\": %m", path)));
-	while (len > 0)
-	{
-		ssize_t		n = write(fd, p, len);
-
-		if (n <= 0)
-		{
-			if (n == 0)
-				errno = ENOSPC;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not write file \"%s\": %m", path)));
-		}
-		p += n;
-		len -= n;
-	}
+	BacWriteAll(fd, path, data, len);
 	if (pg_fsync(fd) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
