@@ -454,14 +454,9 @@ bac_check_links(PG_FUNCTION_ARGS)
 		bool	   *elnulls;
 		int			n;
 
-		if (ARR_NDIM(arr) > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("services must be a one-dimensional array"),
-					 errdetail("The array has %d dimensions.", ARR_NDIM(arr)),
-					 errhint("Pass the service names as a flat array, e.g. '{orders,customers}'.")));
-		deconstruct_array(arr, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
-						  &elems, &elnulls, &n);
+		n = BacNameArrayElements(arr, "services",
+								 "Pass the service names as a flat array, e.g. '{orders,customers}'.",
+								 &elems, &elnulls);
 		for (int i = 0; i < n; i++)
 		{
 			char	   *name;

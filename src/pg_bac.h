@@ -17,6 +17,7 @@
 
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 #define PG_BAC_VERSION			"0.1"
@@ -27,6 +28,9 @@ extern char *bac_archive_directory;
 
 extern void BacCheckSchemaPrivilege(Oid nspoid, const char *action);
 extern Oid	BacSchemaOid(const char *nspname, bool missing_ok);
+extern int	BacNameArrayElements(ArrayType *arr, const char *argname,
+								 const char *flat_hint, Datum **elems,
+								 bool **nulls);
 
 /*
  * registry.c: the registry lives in table bac.service
