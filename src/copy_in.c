@@ -136,26 +136,13 @@ BacCopyInLoad(Oid relid, const char *encoding, bool freeze, bool *frozen)
  * too.
  */
 uint64
-BacCopyIn(Oid relid, const char *path, BacRestoreCompression compression,
+BacCopyIn(Oid relid, const char *path, BacCompression compression,
 		  const char *encoding, bool freeze, bool *frozen)
 {
-	BacCompression comp;
 	BacDataReader *reader;
 	volatile uint64 rows = 0;
 
-	switch (compression)
-	{
-		case BAC_RESTORE_ZSTD:
-			comp = BAC_COMPRESSION_ZSTD;
-			break;
-		case BAC_RESTORE_LZ4:
-			comp = BAC_COMPRESSION_LZ4;
-			break;
-		default:
-			comp = BAC_COMPRESSION_NONE;
-			break;
-	}
-	reader = BacDataReaderOpen(path, comp);
+	reader = BacDataReaderOpen(path, compression);
 	bac_copy_in_reader = reader;
 	PG_TRY();
 	{

@@ -282,14 +282,7 @@ extern void BacDataReaderClose(BacDataReader *reader);
 /* snapshot.c */
 
 /* restore.c, copy_in.c: restore services from a snapshot */
-typedef enum BacRestoreCompression
-{
-	BAC_RESTORE_PLAIN,
-	BAC_RESTORE_ZSTD,
-	BAC_RESTORE_LZ4
-} BacRestoreCompression;
-
-extern uint64 BacCopyIn(Oid relid, const char *path, BacRestoreCompression compression,
+extern uint64 BacCopyIn(Oid relid, const char *path, BacCompression compression,
 						const char *encoding, bool freeze, bool *frozen);
 
 /* export.c */
