@@ -6,7 +6,8 @@
 # manifest's size, SHA-256 and checksum line are rewritten to match, so only
 # the decompressor (copy_out.c's BacDataReader) can notice.  Each restore
 # must fail with an error naming the file and leave nothing behind; the
-# intact file restores every row.
+# intact file restores every row, and so do files the zstd and lz4 tools
+# write (no content checksum; two frames one after the other).
 use strict;
 use warnings;
 use Digest::SHA qw(sha256_hex);
@@ -96,6 +97,42 @@ for my $comp ('zstd', 'lz4')
 		is($node->safe_psql('postgres',
 				"SELECT count(*) FROM pg_namespace WHERE nspname = 'dmg_copy'"),
 			'0', "$comp, data file $case: nothing restored");
+	}
+
+	# Files other tools write are read too: a frame without content
+	# checksum (zstd then has nothing after its last block, so the reader
+	# must flush the decompressor at the end of the file) and two frames
+	# one after the other.
+  SKIP:
+	{
+		my $tool = $comp eq 'zstd' ? 'zstd' : 'lz4';
+		my @nocheck = $comp eq 'zstd' ? ('--no-check') : ('--no-frame-crc');
+		skip "the $tool command is not installed", 6
+		  unless system("$tool --version >/dev/null 2>&1") == 0;
+		my $tmp = PostgreSQL::Test::Utils::tempdir();
+		spew("$tmp/good", $good);
+		my $raw = `$tool -q -d -c $tmp/good`;
+		die "$tool -d failed" if $? != 0 || length($raw) == 0;
+		my $half = index($raw, "\n", int(length($raw) / 2)) + 1;
+		spew("$tmp/a", substr($raw, 0, $half));
+		spew("$tmp/b", substr($raw, $half));
+		my %variants = (
+			'a frame without checksum' =>
+			  `cat $tmp/a $tmp/b | $tool -q -c @nocheck`,
+			'two frames' => `$tool -q -c $tmp/a` . `$tool -q -c $tmp/b`);
+		for my $v (sort keys %variants)
+		{
+			plant($dir, $manifest, $file, $variants{$v});
+			my ($ret, $out, $err) = $node->psql('postgres',
+				"SELECT count(*) FROM bac.restore('$id', 'dmg', into_schema => 'dmg_copy')");
+			is($ret, 0, "$comp, $v: restore succeeds") or diag($err);
+			is($node->safe_psql('postgres', q{
+				SELECT count(*) FROM (SELECT * FROM dmg.t EXCEPT ALL SELECT * FROM dmg_copy.t) a}),
+				'0', "$comp, $v: every row restored");
+			is($node->safe_psql('postgres', 'SELECT count(*) FROM dmg_copy.t'),
+				'5000', "$comp, $v: no extra row");
+			$node->safe_psql('postgres', 'DROP SCHEMA IF EXISTS dmg_copy CASCADE');
+		}
 	}
 
 	# the intact file (and the manifest as written) restore every row
