@@ -111,15 +111,16 @@ for my $comp ('zstd', 'lz4')
 		  unless system("$tool --version >/dev/null 2>&1") == 0;
 		my $tmp = PostgreSQL::Test::Utils::tempdir();
 		spew("$tmp/good", $good);
-		my $raw = `$tool -q -d -c $tmp/good`;
+		my $raw = scalar(`$tool -q -d -c $tmp/good`);
 		die "$tool -d failed" if $? != 0 || length($raw) == 0;
 		my $half = index($raw, "\n", int(length($raw) / 2)) + 1;
 		spew("$tmp/a", substr($raw, 0, $half));
 		spew("$tmp/b", substr($raw, $half));
 		my %variants = (
 			'a frame without checksum' =>
-			  `cat $tmp/a $tmp/b | $tool -q -c @nocheck`,
-			'two frames' => `$tool -q -c $tmp/a` . `$tool -q -c $tmp/b`);
+			  scalar(`cat $tmp/a $tmp/b | $tool -q -c @nocheck`),
+			'two frames' =>
+			  scalar(`$tool -q -c $tmp/a`) . scalar(`$tool -q -c $tmp/b`));
 		for my $v (sort keys %variants)
 		{
 			plant($dir, $manifest, $file, $variants{$v});
