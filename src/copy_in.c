@@ -9,6 +9,8 @@
  * (.lz4).  The server's own COPY machinery (BeginCopyFrom/CopyFrom) reads
  * them through a data source callback, so every row goes through the same
  * input functions, constraints and index maintenance as a COPY command.
+ * The callback reads the file through copy_out.c's BacDataReader, which
+ * decompresses and refuses truncated frames and trailing bytes.
  *
  * Copyright (c) 2026, pg_bac developers
  *
@@ -19,9 +21,6 @@
  */
 #include "postgres.h"
 
-#include <lz4frame.h>
-#include <zstd.h>
-
 #include "access/table.h"
 #include "commands/copy.h"
 #include "miscadmin.h"
@@ -30,79 +29,18 @@
 #include "parser/parse_relation.h"
 #include "executor/executor.h"
 #include "access/sysattr.h"
-#include "storage/fd.h"
 #include "utils/portal.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "pg_bac.h"
 
-#define BAC_COPY_IN_CHUNK	(256 * 1024)
-
 /*
- * State of the file being read by the COPY data source callback.  COPY's
+ * The data file being read by the COPY data source callback.  COPY's
  * callback has no context argument, so this is static; only one data file
  * is read at a time per backend.
  */
-typedef struct BacCopyInSource
-{
-	FILE	   *file;			/* AllocateFile'd, closed at abort too */
-	const char *path;			/* for error messages */
-	BacRestoreCompression compression;
-	ZSTD_DCtx  *zstd;			/* malloc'd by libzstd */
-	LZ4F_dctx  *lz4;			/* malloc'd by liblz4 */
-	char	   *inbuf;			/* compressed bytes read from the file */
-	size_t		inlen;			/* valid bytes in inbuf */
-	size_t		inpos;			/* consumed bytes in inbuf */
-	bool		eof;			/* the file has no more bytes */
-	bool		frame_done;		/* the last compressed frame ended */
-} BacCopyInSource;
-
-static BacCopyInSource source;
-
-/*
- * BacCopyInReleaseCodecs
- *		Free the decompression contexts (allocated outside PostgreSQL's
- *		memory contexts by the libraries).  Called before every load and
- *		after it, so an error in the middle leaks them only until the next
- *		load.
- */
-static void
-BacCopyInReleaseCodecs(void)
-{
-	if (source.zstd)
-		ZSTD_freeDCtx(source.zstd);
-	source.zstd = NULL;
-	if (source.lz4)
-		LZ4F_freeDecompressionContext(source.lz4);
-	source.lz4 = NULL;
-}
-
-/*
- * BacCopyInFill
- *		Refill the compressed input buffer when it is used up.  Returns false
- *		at the end of the file.
- */
-static bool
-BacCopyInFill(void)
-{
-	if (source.inpos < source.inlen)
-		return true;
-	if (source.eof)
-		return false;
-	source.inlen = fread(source.inbuf, 1, BAC_COPY_IN_CHUNK, source.file);
-	source.inpos = 0;
-	if (source.inlen == 0)
-	{
-		if (ferror(source.file))
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read file \"%s\": %m", source.path)));
-		source.eof = true;
-		return false;
-	}
-	return true;
-}
+static BacDataReader *bac_copy_in_reader = NULL;
 
 /*
  * BacCopyInRead
@@ -118,80 +56,13 @@ BacCopyInRead(void *outbuf, int minread, int maxread)
 
 	while (done < (size_t) minread || done == 0)
 	{
-		if (source.compression == BAC_RESTORE_PLAIN)
-		{
-			size_t		n = fread((char *) outbuf + done, 1, maxread - done,
-								  source.file);
+		size_t		n = BacDataReaderRead(bac_copy_in_reader,
+										  (char *) outbuf + done,
+										  maxread - done);
 
-			if (n == 0)
-			{
-				if (ferror(source.file))
-					ereport(ERROR,
-							(errcode_for_file_access(),
-							 errmsg("could not read file \"%s\": %m",
-									source.path)));
-				break;
-			}
-			done += n;
-		}
-		else if (source.compression == BAC_RESTORE_ZSTD)
-		{
-			ZSTD_inBuffer in;
-			ZSTD_outBuffer out;
-			size_t		ret;
-
-			if (!BacCopyInFill())
-			{
-				if (!source.frame_done)
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_CORRUPTED),
-							 errmsg("zstd data file \"%s\" ends in the middle of a frame",
-									source.path)));
-				break;
-			}
-			in.src = source.inbuf;
-			in.size = source.inlen;
-			in.pos = source.inpos;
-			out.dst = outbuf;
-			out.size = maxread;
-			out.pos = done;
-			ret = ZSTD_decompressStream(source.zstd, &out, &in);
-			if (ZSTD_isError(ret))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("could not decompress zstd data file \"%s\": %s",
-								source.path, ZSTD_getErrorName(ret))));
-			source.frame_done = (ret == 0);
-			source.inpos = in.pos;
-			done = out.pos;
-		}
-		else
-		{
-			size_t		dstsize = maxread - done;
-			size_t		srcsize;
-			size_t		ret;
-
-			if (!BacCopyInFill())
-			{
-				if (!source.frame_done)
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_CORRUPTED),
-							 errmsg("lz4 data file \"%s\" ends in the middle of a frame",
-									source.path)));
-				break;
-			}
-			srcsize = source.inlen - source.inpos;
-			ret = LZ4F_decompress(source.lz4, (char *) outbuf + done, &dstsize,
-								  source.inbuf + source.inpos, &srcsize, NULL);
-			if (LZ4F_isError(ret))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("could not decompress lz4 data file \"%s\": %s",
-								source.path, LZ4F_getErrorName(ret))));
-			source.frame_done = (ret == 0);
-			source.inpos += srcsize;
-			done += dstsize;
-		}
+		if (n == 0)
+			break;
+		done += n;
 		if (done >= (size_t) maxread)
 			break;
 	}
@@ -199,19 +70,12 @@ BacCopyInRead(void *outbuf, int minread, int maxread)
 }
 
 /*
- * BacCopyIn
- *		Load the COPY text file at path into relation relid, which the
- *		caller has created (and locked) in the current transaction.
- *
- * freeze asks for COPY FREEZE; it is only used when the server allows it
- * (the table was created in the current subtransaction and no older
- * snapshot is registered), *frozen tells whether it was.  encoding, if not
- * NULL, is the encoding the file was written in.  Returns the number of
- * rows loaded.
+ * BacCopyInLoad
+ *		Run COPY FROM into relation relid, reading bac_copy_in_reader.
+ *		See BacCopyIn for the arguments.
  */
-uint64
-BacCopyIn(Oid relid, const char *path, BacRestoreCompression compression,
-		  const char *encoding, bool freeze, bool *frozen)
+static uint64
+BacCopyInLoad(Oid relid, const char *encoding, bool freeze, bool *frozen)
 {
 	Relation	rel;
 	ParseState *pstate;
@@ -220,40 +84,6 @@ BacCopyIn(Oid relid, const char *path, BacRestoreCompression compression,
 	uint64		rows;
 	ParseNamespaceItem *nsitem;
 	int			attno;
-
-	BacCopyInReleaseCodecs();
-	memset(&source, 0, sizeof(source));
-	source.path = path;
-	source.compression = compression;
-	source.frame_done = true;
-	source.file = AllocateFile(path, PG_BINARY_R);
-	if (source.file == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open snapshot data file \"%s\": %m", path)));
-	if (compression != BAC_RESTORE_PLAIN)
-		source.inbuf = palloc(BAC_COPY_IN_CHUNK);
-	if (compression == BAC_RESTORE_ZSTD)
-	{
-		source.zstd = ZSTD_createDCtx();
-		if (source.zstd == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory creating a zstd decompression context")));
-		source.frame_done = false;
-	}
-	else if (compression == BAC_RESTORE_LZ4)
-	{
-		size_t		ret = LZ4F_createDecompressionContext(&source.lz4,
-														  LZ4F_VERSION);
-
-		if (LZ4F_isError(ret))
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("could not create an lz4 decompression context: %s",
-							LZ4F_getErrorName(ret))));
-		source.frame_done = false;
-	}
 
 	/*
 	 * COPY FREEZE needs the same conditions CopyFrom checks; test them here
@@ -290,19 +120,42 @@ BacCopyIn(Oid relid, const char *path, BacRestoreCompression compression,
 	EndCopyFrom(cstate);
 	free_parsestate(pstate);
 	table_close(rel, NoLock);
+	return rows;
+}
 
-	/* every byte of the file must have been consumed */
-	if (compression != BAC_RESTORE_PLAIN &&
-		(source.inpos < source.inlen || !source.frame_done))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("snapshot data file \"%s\" has data after the end of the copy data",
-						path)));
+/*
+ * BacCopyIn
+ *		Load the COPY text file at path into relation relid, which the
+ *		caller has created (and locked) in the current transaction.
+ *
+ * freeze asks for COPY FREEZE; it is only used when the server allows it
+ * (the table was created in the current subtransaction and no older
+ * snapshot is registered), *frozen tells whether it was.  encoding, if not
+ * NULL, is the encoding the file was written in.  Returns the number of
+ * rows loaded.  The file is closed (and its decompressor freed) on error
+ * too.
+ */
+uint64
+BacCopyIn(Oid relid, const char *path, BacCompression compression,
+		  const char *encoding, bool freeze, bool *frozen)
+{
+	BacDataReader *reader;
+	volatile uint64 rows = 0;
 
-	FreeFile(source.file);
-	source.file = NULL;
-	if (source.inbuf)
-		pfree(source.inbuf);
-	BacCopyInReleaseCodecs();
+	reader = BacDataReaderOpen(path, compression);
+	bac_copy_in_reader = reader;
+	PG_TRY();
+	{
+		rows = BacCopyInLoad(relid, encoding, freeze, frozen);
+
+		/* every byte of the file must have been consumed */
+		BacDataReaderCheckEnd(reader);
+	}
+	PG_FINALLY();
+	{
+		bac_copy_in_reader = NULL;
+		BacDataReaderClose(reader);
+	}
+	PG_END_TRY();
 	return rows;
 }

@@ -145,7 +145,7 @@ BacReleaseRelationLocks(Oid relid, List *preheld)
  * BacWriteAll
  *		write() all of a buffer or raise an error (a full disk is an ERROR).
  */
-static void
+void
 BacWriteAll(int fd, const char *path, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -661,6 +661,12 @@ BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables, int workers,
 
 /* --- reading a data file back --- */
 
+/*
+ * A data file is COPY text, plain or as one zstd or lz4 frame stream.  The
+ * reader detects a damaged compressed file: a file that ends inside a frame
+ * (truncated) and bytes after the last frame that are not a valid frame
+ * (trailing garbage) are errors naming the file.
+ */
 struct BacDataReader
 {
 	int			fd;
@@ -669,7 +675,8 @@ struct BacDataReader
 	char	   *ibuf;
 	size_t		ilen;			/* bytes in ibuf */
 	size_t		ipos;			/* consumed */
-	bool		eof;
+	bool		eof;			/* the file has no more bytes */
+	bool		frame_done;		/* the last frame decoded so far ended */
 	ZSTD_DCtx  *zctx;
 	LZ4F_dctx  *lctx;
 };
@@ -687,22 +694,33 @@ BacDataReaderOpen(const char *path, BacCompression compression)
 
 	r->path = pstrdup(path);
 	r->compression = compression;
+	r->frame_done = (compression == BAC_COMPRESSION_NONE);
 	r->fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
 	if (r->fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", path)));
+				 errmsg("could not open snapshot data file \"%s\": %m", path)));
 	r->ibuf = palloc(BAC_IO_CHUNK);
 	if (compression == BAC_COMPRESSION_ZSTD)
+	{
 		r->zctx = ZSTD_createDCtx();
-	else if (compression == BAC_COMPRESSION_LZ4 &&
-			 LZ4F_isError(LZ4F_createDecompressionContext(&r->lctx, LZ4F_VERSION)))
-		r->lctx = NULL;
-	if ((compression == BAC_COMPRESSION_ZSTD && r->zctx == NULL) ||
-		(compression == BAC_COMPRESSION_LZ4 && r->lctx == NULL))
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
+		if (r->zctx == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory creating a zstd decompression context")));
+	}
+	else if (compression == BAC_COMPRESSION_LZ4)
+	{
+		LZ4F_dctx  *d = NULL;
+		size_t		rc = LZ4F_createDecompressionContext(&d, LZ4F_VERSION);
+
+		if (LZ4F_isError(rc))
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("could not create an lz4 decompression context: %s",
+							LZ4F_getErrorName(rc))));
+		r->lctx = d;
+	}
 	return r;
 }
 
@@ -732,8 +750,51 @@ BacReaderFill(BacDataReader *r)
 }
 
 /*
+ * BacReaderDecompress
+ *		Run the decompressor once on the unconsumed input (none at the end of
+ *		the file, to flush what it still holds) into buf; returns the number
+ *		of bytes produced and notes whether a frame just ended.
+ */
+static size_t
+BacReaderDecompress(BacDataReader *r, void *buf, size_t len)
+{
+	if (r->compression == BAC_COMPRESSION_ZSTD)
+	{
+		ZSTD_inBuffer zin = {r->ibuf, r->ilen, r->ipos};
+		ZSTD_outBuffer zout = {buf, len, 0};
+		size_t		rc = ZSTD_decompressStream(r->zctx, &zout, &zin);
+
+		if (ZSTD_isError(rc))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("could not decompress zstd data file \"%s\": %s",
+							r->path, ZSTD_getErrorName(rc))));
+		r->frame_done = (rc == 0);
+		r->ipos = zin.pos;
+		return zout.pos;
+	}
+	else
+	{
+		size_t		dst = len;
+		size_t		src = r->ilen - r->ipos;
+		size_t		rc = LZ4F_decompress(r->lctx, buf, &dst,
+										 r->ibuf + r->ipos, &src, NULL);
+
+		if (LZ4F_isError(rc))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("could not decompress lz4 data file \"%s\": %s",
+							r->path, LZ4F_getErrorName(rc))));
+		r->frame_done = (rc == 0);
+		r->ipos += src;
+		return dst;
+	}
+}
+
+/*
  * BacDataReaderRead
- *		Read up to len bytes of COPY text; returns 0 at the end.
+ *		Read up to len bytes of COPY text; returns 0 at the end.  A
+ *		compressed file that ends in the middle of a frame is an error.
  */
 size_t
 BacDataReaderRead(BacDataReader *r, void *buf, size_t len)
@@ -748,43 +809,50 @@ BacDataReaderRead(BacDataReader *r, void *buf, size_t len)
 					 errmsg("could not read file \"%s\": %m", r->path)));
 		return n;
 	}
+	if (len == 0)
+		return 0;
 	for (;;)
 	{
+		size_t		n;
+
 		CHECK_FOR_INTERRUPTS();
 		if (!BacReaderFill(r))
-			return 0;
-		if (r->compression == BAC_COMPRESSION_ZSTD)
 		{
-			ZSTD_inBuffer zin = {r->ibuf, r->ilen, r->ipos};
-			ZSTD_outBuffer zout = {buf, len, 0};
-			size_t		rc = ZSTD_decompressStream(r->zctx, &zout, &zin);
-
-			if (ZSTD_isError(rc))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("could not decompress file \"%s\": %s",
-								r->path, ZSTD_getErrorName(rc))));
-			r->ipos = zin.pos;
-			if (zout.pos > 0)
-				return zout.pos;
+			if (r->frame_done)
+				return 0;
+			/* the decompressor may still hold output of the last block */
+			n = BacReaderDecompress(r, buf, len);
+			if (n > 0)
+				return n;
+			if (r->frame_done)
+				return 0;
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("%s data file \"%s\" ends in the middle of a frame",
+							BacCompressionName(r->compression), r->path)));
 		}
-		else
-		{
-			size_t		dst = len;
-			size_t		src = r->ilen - r->ipos;
-			size_t		rc = LZ4F_decompress(r->lctx, buf, &dst,
-											 r->ibuf + r->ipos, &src, NULL);
-
-			if (LZ4F_isError(rc))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("could not decompress file \"%s\": %s",
-								r->path, LZ4F_getErrorName(rc))));
-			r->ipos += src;
-			if (dst > 0)
-				return dst;
-		}
+		n = BacReaderDecompress(r, buf, len);
+		if (n > 0)
+			return n;
 	}
+}
+
+/*
+ * BacDataReaderCheckEnd
+ *		For a reader whose consumer stopped before BacDataReaderRead returned
+ *		0 (COPY stops at its end-of-data marker): error if the compressed
+ *		input read so far holds bytes after the copy data, or a frame is
+ *		left unfinished.
+ */
+void
+BacDataReaderCheckEnd(BacDataReader *r)
+{
+	if (r->compression != BAC_COMPRESSION_NONE &&
+		(r->ipos < r->ilen || !r->frame_done))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("snapshot data file \"%s\" has data after the end of the copy data",
+						r->path)));
 }
 
 /*

@@ -124,6 +124,46 @@ BacNameArray(Datum d, char ***names)
 }
 
 /*
+ * BacCountUnmatched
+ *		Count the rows of table tab (alias alias) whose key columns are all
+ *		not null (notnull) and that no row of othertab (alias otheralias)
+ *		matches (cond, written with both aliases); broken references when
+ *		tab is the referencing side, orphans when it is the referenced one.
+ *		When there are some, *sample gets the smallest distinct keys (key,
+ *		ncols columns), at most BAC_LINK_SAMPLES, as text.
+ */
+static int64
+BacCountUnmatched(const char *alias, const char *tab, const char *notnull,
+				  const char *key, const char *otheralias,
+				  const char *othertab, const char *cond, int ncols,
+				  char **sample)
+{
+	StringInfoData sql;
+	int64		count;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT pg_catalog.count(*) FROM %s %s WHERE %s"
+					 " AND NOT EXISTS (SELECT FROM %s %s WHERE %s)",
+					 tab, alias, notnull, othertab, otheralias, cond);
+	count = BacCount(sql.data);
+	if (count > 0)
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "SELECT pg_catalog.string_agg(s.k::pg_catalog.text, ', ') FROM"
+						 " (SELECT DISTINCT %s(%s) AS k FROM %s %s WHERE %s"
+						 " AND NOT EXISTS (SELECT FROM %s %s WHERE %s)"
+						 " ORDER BY 1 LIMIT %d) s",
+						 ncols > 1 ? "ROW" : "", key, tab, alias, notnull,
+						 othertab, otheralias, cond, BAC_LINK_SAMPLES);
+		*sample = BacSample(sql.data);
+	}
+	pfree(sql.data);
+	return count;
+}
+
+/*
  * BacCheckOneLink
  *		Count broken references and (if orphans_matter) orphans of one
  *		link; fills r (whose strings the caller allocated already).
@@ -137,8 +177,7 @@ BacCheckOneLink(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 				fnotnull,
 				tnotnull,
 				fkey,
-				tkey,
-				sql;
+				tkey;
 	char	   *ftab,
 			   *ttab;
 	char	   *bsample = NULL,
@@ -201,47 +240,13 @@ BacCheckOneLink(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 		appendStringInfo(&tkey, "%s%s", i > 0 ? ", " : "", tc);
 	}
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT pg_catalog.count(*) FROM %s f WHERE %s"
-					 " AND NOT EXISTS (SELECT FROM %s t WHERE %s)",
-					 ftab, fnotnull.data, ttab, cond.data);
-	r->broken = BacCount(sql.data);
-	if (r->broken > 0)
-	{
-		resetStringInfo(&sql);
-		appendStringInfo(&sql,
-						 "SELECT pg_catalog.string_agg(s.k::pg_catalog.text, ', ') FROM"
-						 " (SELECT DISTINCT %s(%s) AS k FROM %s f WHERE %s"
-						 " AND NOT EXISTS (SELECT FROM %s t WHERE %s)"
-						 " ORDER BY 1 LIMIT %d) s",
-						 ncols > 1 ? "ROW" : "", fkey.data, ftab, fnotnull.data,
-						 ttab, cond.data, BAC_LINK_SAMPLES);
-		bsample = BacSample(sql.data);
-	}
-
+	r->broken = BacCountUnmatched("f", ftab, fnotnull.data, fkey.data,
+								  "t", ttab, cond.data, ncols, &bsample);
 	r->orphans_checked = orphans_matter;
 	if (orphans_matter)
-	{
-		resetStringInfo(&sql);
-		appendStringInfo(&sql,
-						 "SELECT pg_catalog.count(*) FROM %s t WHERE %s"
-						 " AND NOT EXISTS (SELECT FROM %s f WHERE %s)",
-						 ttab, tnotnull.data, ftab, cond.data);
-		r->orphaned = BacCount(sql.data);
-		if (r->orphaned > 0)
-		{
-			resetStringInfo(&sql);
-			appendStringInfo(&sql,
-							 "SELECT pg_catalog.string_agg(s.k::pg_catalog.text, ', ') FROM"
-							 " (SELECT DISTINCT %s(%s) AS k FROM %s t WHERE %s"
-							 " AND NOT EXISTS (SELECT FROM %s f WHERE %s)"
-							 " ORDER BY 1 LIMIT %d) s",
-							 ncols > 1 ? "ROW" : "", tkey.data, ttab, tnotnull.data,
-							 ftab, cond.data, BAC_LINK_SAMPLES);
-			osample = BacSample(sql.data);
-		}
-	}
+		r->orphaned = BacCountUnmatched("t", ttab, tnotnull.data, tkey.data,
+										"f", ftab, cond.data, ncols,
+										&osample);
 	r->checked = true;
 
 	if (bsample || osample)
@@ -449,14 +454,9 @@ bac_check_links(PG_FUNCTION_ARGS)
 		bool	   *elnulls;
 		int			n;
 
-		if (ARR_NDIM(arr) > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("services must be a one-dimensional array"),
-					 errdetail("The array has %d dimensions.", ARR_NDIM(arr)),
-					 errhint("Pass the service names as a flat array, e.g. '{orders,customers}'.")));
-		deconstruct_array(arr, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
-						  &elems, &elnulls, &n);
+		n = BacNameArrayElements(arr, "services",
+								 "Pass the service names as a flat array, e.g. '{orders,customers}'.",
+								 &elems, &elnulls);
 		for (int i = 0; i < n; i++)
 		{
 			char	   *name;

@@ -14,9 +14,11 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -96,4 +98,28 @@ BacCheckSchemaPrivilege(Oid nspoid, const char *action)
 				 errdetail("Only a superuser or the owner of the schema may %s it.",
 						   action),
 				 errhint("Run this as a superuser or as the role that owns the schema.")));
+}
+
+/*
+ * BacNameArrayElements
+ *		Deconstruct a name[] argument called argname into its elements and
+ *		null flags; returns their number.  A multi-dimensional array is an
+ *		error whose hint (flat_hint) shows the caller's kind of names.  The
+ *		caller checks the elements (NULLs included) in its own order.
+ */
+int
+BacNameArrayElements(ArrayType *arr, const char *argname,
+					 const char *flat_hint, Datum **elems, bool **nulls)
+{
+	int			n;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", argname),
+				 errdetail("The array has %d dimensions.", ARR_NDIM(arr)),
+				 errhint("%s", flat_hint)));
+	deconstruct_array(arr, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
+					  elems, nulls, &n);
+	return n;
 }

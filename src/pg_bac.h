@@ -17,6 +17,7 @@
 
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 #define PG_BAC_VERSION			"0.1"
@@ -27,6 +28,9 @@ extern char *bac_archive_directory;
 
 extern void BacCheckSchemaPrivilege(Oid nspoid, const char *action);
 extern Oid	BacSchemaOid(const char *nspname, bool missing_ok);
+extern int	BacNameArrayElements(ArrayType *arr, const char *argname,
+								 const char *flat_hint, Datum **elems,
+								 bool **nulls);
 
 /*
  * registry.c: the registry lives in table bac.service
@@ -236,8 +240,11 @@ extern void BacFsyncPath(const char *path, bool isdir);
 
 /*
  * copy_out.c: the data path.  A data file is read back (decompressed when
- * needed) through a BacDataReader; restore can feed BeginCopyFrom's
- * data_source_cb from it.
+ * needed) through a BacDataReader; restore feeds BeginCopyFrom's
+ * data_source_cb from it.  A compressed file that ends inside a frame, or
+ * has bytes after its last frame that are not a frame, is an ERROR naming
+ * the file.  BacDataReaderCheckEnd errors if a consumer that stopped early
+ * (COPY's end-of-data marker) left compressed bytes unread.
  */
 typedef struct BacDataReader BacDataReader;
 
@@ -264,23 +271,18 @@ extern void BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables,
 							List *preheld,
 							BacTableDoneCallback cb, void *arg);
 extern void BacReleaseRelationLocks(Oid relid, List *preheld);
+extern void BacWriteAll(int fd, const char *path, const void *buf, size_t len);
 
 extern BacDataReader *BacDataReaderOpen(const char *path,
 										BacCompression compression);
 extern size_t BacDataReaderRead(BacDataReader *reader, void *buf, size_t len);
+extern void BacDataReaderCheckEnd(BacDataReader *reader);
 extern void BacDataReaderClose(BacDataReader *reader);
 
 /* snapshot.c */
 
 /* restore.c, copy_in.c: restore services from a snapshot */
-typedef enum BacRestoreCompression
-{
-	BAC_RESTORE_PLAIN,
-	BAC_RESTORE_ZSTD,
-	BAC_RESTORE_LZ4
-} BacRestoreCompression;
-
-extern uint64 BacCopyIn(Oid relid, const char *path, BacRestoreCompression compression,
+extern uint64 BacCopyIn(Oid relid, const char *path, BacCompression compression,
 						const char *encoding, bool freeze, bool *frozen);
 
 /* export.c: bac.export(), a snapshot's service as a plain SQL script */

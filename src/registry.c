@@ -522,14 +522,9 @@ BacLinkColumns(ArrayType *arr, Oid relid, const char *argname,
 	bool	   *elnulls;
 	int			n;
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s must be a one-dimensional array", argname),
-				 errdetail("The array has %d dimensions.", ARR_NDIM(arr)),
-				 errhint("Pass the column names as a flat array, e.g. '{a,b}'.")));
-	deconstruct_array(arr, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
-					  &elems, &elnulls, &n);
+	n = BacNameArrayElements(arr, argname,
+							 "Pass the column names as a flat array, e.g. '{a,b}'.",
+							 &elems, &elnulls);
 	if (n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -92,7 +92,7 @@ typedef struct RestoreTable
 	char	   *name;			/* table name inside the schema */
 	List	   *files;			/* char * paths relative to the snapshot
 								 * directory, loaded in this order */
-	BacRestoreCompression compression;
+	BacCompression compression;
 	int64		rows;			/* rows at snapshot time, -1 if unknown */
 } RestoreTable;
 
@@ -128,7 +128,7 @@ typedef struct RestoreManifest
 	int			format_version;
 	int			server_version_num;
 	char	   *encoding;		/* server encoding of the source, or NULL */
-	BacRestoreCompression compression;	/* of every data file */
+	BacCompression compression; /* of every data file */
 	List	   *services;		/* RestoreService * (all of the snapshot) */
 	BacManifest *archive;		/* the same manifest as read by archive.c:
 								 * checked against its manifest_checksum,
@@ -308,11 +308,11 @@ BacRestoreReadManifest(const char *snapshot_id)
 		compression = BacManifestText(0, 5);
 	}
 	if (compression == NULL || strcmp(compression, "none") == 0)
-		m->compression = BAC_RESTORE_PLAIN;
+		m->compression = BAC_COMPRESSION_NONE;
 	else if (strcmp(compression, "zstd") == 0)
-		m->compression = BAC_RESTORE_ZSTD;
+		m->compression = BAC_COMPRESSION_ZSTD;
 	else if (strcmp(compression, "lz4") == 0)
-		m->compression = BAC_RESTORE_LZ4;
+		m->compression = BAC_COMPRESSION_LZ4;
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -388,11 +388,13 @@ BacNamespaceArray(List *services)
 
 /*
  * BacSchemaRelations
- *		OIDs of the relations of the services' schemas that a snapshot locks,
- *		sorted, as the current catalog snapshot shows them.
+ *		OIDs of the relations of the services' schemas, as the current
+ *		catalog snapshot shows them: with indexes_too, every pg_class entry;
+ *		otherwise those a snapshot locks (tables, views, materialized views,
+ *		sequences, foreign tables), sorted.
  */
 static List *
-BacSchemaRelations(List *services)
+BacSchemaRelations(List *services, bool indexes_too)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum		arr = BacNamespaceArray(services);
@@ -400,7 +402,10 @@ BacSchemaRelations(List *services)
 	int			i;
 
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT c.oid FROM pg_catalog.pg_class c"
+	if (SPI_execute_with_args(indexes_too ?
+							  "SELECT c.oid FROM pg_catalog.pg_class c"
+							  " WHERE c.relnamespace OPERATOR(pg_catalog.=) ANY ($1)" :
+							  "SELECT c.oid FROM pg_catalog.pg_class c"
 							  " WHERE c.relnamespace OPERATOR(pg_catalog.=) ANY ($1)"
 							  " AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')"
 							  " ORDER BY c.oid",
@@ -431,35 +436,20 @@ BacSchemaRelations(List *services)
 static List *
 BacPreheldLocks(List *services)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	Datum		arr = BacNamespaceArray(services);
+	List	   *all = BacSchemaRelations(services, true);
 	List	   *result = NIL;
-	int			i;
+	ListCell   *lc;
 
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT c.oid FROM pg_catalog.pg_class c"
-							  " WHERE c.relnamespace OPERATOR(pg_catalog.=) ANY ($1)",
-							  1, (Oid[]) {OIDARRAYOID}, (Datum[]) {arr},
-							  NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not list the relations of the services");
-	for (i = 0; i < (int) SPI_processed; i++)
+	foreach(lc, all)
 	{
-		bool		isnull;
-		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														 SPI_tuptable->tupdesc, 1,
-														 &isnull));
+		Oid			oid = lfirst_oid(lc);
 		LOCKTAG		tag;
 
 		SET_LOCKTAG_RELATION(tag, MyDatabaseId, oid);
 		if (LockHeldByMe(&tag, AccessShareLock))
-		{
-			MemoryContext old = MemoryContextSwitchTo(cxt);
-
 			result = lappend_oid(result, oid);
-			MemoryContextSwitchTo(old);
-		}
 	}
-	SPI_finish();
+	list_free(all);
 	return result;
 }
 
@@ -498,27 +488,12 @@ BacWriteNewFile(const char *path, const char *data, size_t len)
 {
 	int			fd = OpenTransientFilePerm(path, O_CREAT | O_EXCL | O_WRONLY | PG_BINARY,
 										   S_IRUSR | S_IWUSR);
-	const char *p = data;
 
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not create file \"%s\": %m", path)));
-	while (len > 0)
-	{
-		ssize_t		n = write(fd, p, len);
-
-		if (n <= 0)
-		{
-			if (n == 0)
-				errno = ENOSPC;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not write file \"%s\": %m", path)));
-		}
-		p += n;
-		len -= n;
-	}
+	BacWriteAll(fd, path, data, len);
 	if (pg_fsync(fd) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -699,7 +674,7 @@ bac_snapshot(PG_FUNCTION_ARGS)
 	/* --- locks first, then the snapshot (see the head comment) --- */
 	for (attempt = 0;; attempt++)
 	{
-		rels = BacSchemaRelations(st.services);
+		rels = BacSchemaRelations(st.services, false);
 		if (BacLockRelations(rels, &locked) == 0 && snap != NULL)
 			break;
 		if (snap != NULL)
