@@ -14,6 +14,7 @@ PKGS=(
 	libzstd-dev
 	liblz4-dev
 	zstd
+	lz4
 	make
 	gcc
 )
