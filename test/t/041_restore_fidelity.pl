@@ -8,7 +8,10 @@
 # dumps taken at snapshot time.
 use strict;
 use warnings;
+use File::Basename qw(dirname);
 use File::Path qw(make_path);
+use lib dirname(__FILE__) . '/../perl';
+use BacDdlRoundTrip;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::RecursiveCopy;
 use PostgreSQL::Test::Utils;
@@ -31,32 +34,6 @@ CREATE DATABASE dst;
 my ($ret, $out, $err) = $node->psql('src', undef,
 	extra_params => [ '-f', $zoo ], on_error_stop => 1);
 is($ret, 0, 'the object zoo loads') or diag($err);
-
-sub dump_schema
-{
-	my ($n, $db, $what, $schema) = @_;
-	my ($o, $e) = run_command([ 'pg_dump', $what, "--schema=$schema",
-		'-d', $n->connstr($db) ]);
-	$o =~ s/^-- Dumped (from|by) .*$//mg;
-	$o =~ s/^\\(un)?restrict .*$//mg;
-	return $o;
-}
-
-# show the first differing lines, not two whole dumps
-sub same_dump
-{
-	my ($got, $want, $name) = @_;
-	return pass($name) if $got eq $want;
-	my @g = split /\n/, $got;
-	my @w = split /\n/, $want;
-	for my $i (0 .. ($#g > $#w ? $#g : $#w))
-	{
-		next if ($g[$i] // '') eq ($w[$i] // '');
-		diag("line $i:\n  got:  " . ($g[$i] // '<none>') . "\n  want: " . ($w[$i] // '<none>'));
-		last;
-	}
-	return fail($name);
-}
 
 $node->safe_psql('src', q{
 CREATE EXTENSION pg_bac;
@@ -83,9 +60,9 @@ isnt(dump_schema($node, 'src', '--schema-only', 'zoo'), $schema_at_snapshot,
 ($ret, $out, $err) = $node->psql('src',
 	"SELECT count(*) FROM bac.restore('$snap', 'zoo', keep_previous => false)");
 is($ret, 0, 'in-place restore of the zoo') or diag($err);
-same_dump(dump_schema($node, 'src', '--schema-only', 'zoo'), $schema_at_snapshot,
+compare_dumps(dump_schema($node, 'src', '--schema-only', 'zoo'), $schema_at_snapshot,
 	'in place: pg_dump --schema-only equals the dump at snapshot time');
-same_dump(dump_schema($node, 'src', '--data-only', 'zoo'), $data_at_snapshot,
+compare_dumps(dump_schema($node, 'src', '--data-only', 'zoo'), $data_at_snapshot,
 	'in place: pg_dump --data-only equals the dump at snapshot time');
 
 # 1b. beside the live schema, under another name: the dump equals the
@@ -99,7 +76,7 @@ is($ret, 0, 'restore of the zoo into zoo_copy') or diag($err);
 	$want =~ s/(Schema|Name): zoo;/$1: zoo_copy;/g;
 	$want =~ s/SCHEMA zoo\b/SCHEMA zoo_copy/g;
 	$want =~ s/search_path TO 'zoo'/search_path TO 'zoo_copy'/g;
-	same_dump(dump_schema($node, 'src', '--schema-only', 'zoo_copy'), $want,
+	compare_dumps(dump_schema($node, 'src', '--schema-only', 'zoo_copy'), $want,
 		'into_schema: pg_dump --schema-only equals the dump at snapshot time, schema renamed');
 }
 $node->safe_psql('src', 'DROP SCHEMA zoo_copy CASCADE');
@@ -111,9 +88,9 @@ $node->safe_psql('dst', "CREATE EXTENSION pg_bac; $prereq");
 ($ret, $out, $err) = $node->psql('dst',
 	"SELECT count(*) FROM bac.restore('$snap', 'zoo')");
 is($ret, 0, 'restore of the zoo into another database') or diag($err);
-same_dump(dump_schema($node, 'dst', '--schema-only', 'zoo'), $schema_at_snapshot,
+compare_dumps(dump_schema($node, 'dst', '--schema-only', 'zoo'), $schema_at_snapshot,
 	'other database: pg_dump --schema-only equals the dump at snapshot time');
-same_dump(dump_schema($node, 'dst', '--data-only', 'zoo'), $data_at_snapshot,
+compare_dumps(dump_schema($node, 'dst', '--data-only', 'zoo'), $data_at_snapshot,
 	'other database: pg_dump --data-only equals the dump at snapshot time');
 
 # 3. into another cluster of the same major version, archive copied, where
@@ -138,7 +115,7 @@ is($ret, 0, "other cluster: missing_roles => 'current_user' restores") or diag($
 # the data is the same; the owners named in the dump's comments are not
 (my $got = dump_schema($other, 'postgres', '--data-only', 'zoo')) =~ s/; Owner: .*$//mg;
 (my $want = $data_at_snapshot) =~ s/; Owner: .*$//mg;
-same_dump($got, $want,
+compare_dumps($got, $want,
 	'other cluster: pg_dump --data-only equals the dump at snapshot time (but for owners)');
 is($other->safe_psql('postgres', q{SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'zoo' AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)}),
@@ -149,7 +126,7 @@ DROP SCHEMA zoo CASCADE;});
 ($ret, $out, $err) = $other->psql('postgres',
 	"SELECT count(*) FROM bac.restore('$snap', 'zoo')");
 is($ret, 0, 'other cluster: with the roles created, a plain restore works') or diag($err);
-same_dump(dump_schema($other, 'postgres', '--schema-only', 'zoo'), $schema_at_snapshot,
+compare_dumps(dump_schema($other, 'postgres', '--schema-only', 'zoo'), $schema_at_snapshot,
 	'other cluster: pg_dump --schema-only equals the dump at snapshot time');
 
 $other->stop;

@@ -16,6 +16,7 @@ use strict;
 use warnings;
 use File::Basename qw(dirname);
 use lib dirname(__FILE__) . '/../perl';
+use BacDdlRoundTrip;
 use BacSnapshotTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -46,32 +47,6 @@ CREATE TABLE zoo.nothing ();
 INSERT INTO zoo.nothing DEFAULT VALUES;
 INSERT INTO zoo.nothing DEFAULT VALUES;
 });
-
-sub dump_schema
-{
-	my ($db, $what, $schema) = @_;
-	my ($o, $e) = run_command([ 'pg_dump', $what, "--schema=$schema",
-		'-d', $node->connstr($db) ]);
-	$o =~ s/^-- Dumped (from|by) .*$//mg;
-	$o =~ s/^\\(un)?restrict .*$//mg;
-	return $o;
-}
-
-# show the first differing lines, not two whole dumps
-sub same_text
-{
-	my ($got, $want, $name) = @_;
-	return pass($name) if $got eq $want;
-	my @g = split /\n/, $got;
-	my @w = split /\n/, $want;
-	for my $i (0 .. ($#g > $#w ? $#g : $#w))
-	{
-		next if ($g[$i] // '') eq ($w[$i] // '');
-		diag("line $i:\n  got:  " . ($g[$i] // '<none>') . "\n  want: " . ($w[$i] // '<none>'));
-		last;
-	}
-	return fail($name);
-}
 
 sub slurp
 {
@@ -116,8 +91,8 @@ like($zsnap, qr/^\d{8}T/, 'zstd parallel snapshot of the zoo');
 my $lsnap = $node->safe_psql('src',
 	q{SET client_min_messages = warning; SELECT snapshot_id FROM bac.snapshot('{zoo}', compression => 'lz4')});
 like($lsnap, qr/^\d{8}T/, 'lz4 snapshot of the zoo');
-my $schema_at_snapshot = dump_schema('src', '--schema-only', 'zoo');
-my $data_at_snapshot = dump_schema('src', '--data-only', 'zoo');
+my $schema_at_snapshot = dump_schema($node, 'src', '--schema-only', 'zoo');
+my $data_at_snapshot = dump_schema($node, 'src', '--data-only', 'zoo');
 
 for my $s ($snap, $zsnap)
 {
@@ -144,9 +119,9 @@ note(sprintf('export of the zoo: %d bytes in %.3f s (%.1f MB/s)',
 	$bytes, $secs, $bytes / 1e6 / ($secs || 1e-6)));
 $node->safe_psql('dst', $prereq);
 load('dst', "$dir/zoo.sql");
-same_text(dump_schema('dst', '--schema-only', 'zoo'), $schema_at_snapshot,
+compare_dumps(dump_schema($node, 'dst', '--schema-only', 'zoo'), $schema_at_snapshot,
 	'export loaded: pg_dump --schema-only equals the dump at snapshot time');
-same_text(dump_schema('dst', '--data-only', 'zoo'), $data_at_snapshot,
+compare_dumps(dump_schema($node, 'dst', '--data-only', 'zoo'), $data_at_snapshot,
 	'export loaded: pg_dump --data-only equals the dump at snapshot time');
 is($node->safe_psql('dst', 'SELECT count(*) FROM zoo.big'), '200000',
 	'the sliced table has all its rows');
@@ -162,13 +137,13 @@ load('dst_copy', "$dir/zoo_copy.sql");
 	$want =~ s/(Schema|Name): zoo;/$1: zoo_copy;/g;
 	$want =~ s/SCHEMA zoo\b/SCHEMA zoo_copy/g;
 	$want =~ s/search_path TO 'zoo'/search_path TO 'zoo_copy'/g;
-	same_text(dump_schema('dst_copy', '--schema-only', 'zoo_copy'), $want,
+	compare_dumps(dump_schema($node, 'dst_copy', '--schema-only', 'zoo_copy'), $want,
 		'as_schema: pg_dump --schema-only equals the dump at snapshot time, schema renamed');
 	$want = $data_at_snapshot;
 	$want =~ s/\bzoo\./zoo_copy./g;
 	$want =~ s/Schema: zoo;/Schema: zoo_copy;/g;
 	$want =~ s/setval\('zoo\./setval('zoo_copy./g;
-	same_text(dump_schema('dst_copy', '--data-only', 'zoo_copy'), $want,
+	compare_dumps(dump_schema($node, 'dst_copy', '--data-only', 'zoo_copy'), $want,
 		'as_schema: pg_dump --data-only equals the dump at snapshot time, schema renamed');
 }
 
@@ -196,12 +171,12 @@ note(sprintf('export of the zstd snapshot: %d bytes in %.3f s', -s "$dir/zoo_zst
 		s/^-- (Snapshot|Consistent at): .*$//mg;
 	}
 	ok(length($plain) > 2_000_000, 'the export holds the big table');
-	same_text($zstd, $plain,
+	compare_dumps($zstd, $plain,
 		'the zstd snapshot exports the same bytes as the uncompressed one');
 	export_to("$dir/zoo_lz4.sql", "SELECT bac.export('$lsnap', 'zoo')");
 	my $lz4 = slurp("$dir/zoo_lz4.sql");
 	$lz4 =~ s/^-- (Snapshot|Consistent at): .*$//mg;
-	same_text($lz4, $plain,
+	compare_dumps($lz4, $plain,
 		'the lz4 snapshot exports the same bytes as the uncompressed one');
 }
 
