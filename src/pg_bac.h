@@ -20,7 +20,7 @@
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
-#define PG_BAC_VERSION			"0.1"
+#define PG_BAC_VERSION			"0.2"
 #define PG_BAC_ARCHIVE_FORMAT	1
 
 /* pg_bac.c: settings and helpers every subsystem uses */

@@ -4,6 +4,7 @@
 # and print one line per suite.  Exits non-zero if anything failed.
 #
 # Suites can be chosen: BAC_SUITES="regress tap" make test
+# TAP files too: BAC_TAP_TESTS="test/t/040_restore_online.pl" make test
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -98,7 +99,8 @@ for s in $SUITES; do
 		pgtap) has_tests "test/pgtap/*.sql" &&
 			run_suite pgtap $venv make -s installcheck-pgtap ;;
 		tap) has_tests "test/t/*.pl" &&
-			run_suite tap make -s installcheck-tap PROVE_FLAGS="-I ./test/perl --timer" ;;
+			run_suite tap make -s installcheck-tap PROVE_FLAGS="-I ./test/perl --timer" \
+				${BAC_TAP_TESTS:+PROVE_TESTS="$BAC_TAP_TESTS"} ;;
 		*) echo "unknown suite $s"; false ;;
 	esac || { failed=$((failed + 1)); failures="$failures $s"; }
 done

@@ -6,7 +6,7 @@ SELECT plan(4);
 
 SELECT has_schema('bac', 'the extension has its schema');
 SELECT is((SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_bac'),
-		  '0.1', 'installed version is 0.1');
+		  '0.2', 'installed version is 0.2');
 SELECT ok(NOT pg_catalog.has_schema_privilege('public', 'bac', 'USAGE'),
 		  'PUBLIC has no usage on schema bac');
 SELECT is((SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_proc p

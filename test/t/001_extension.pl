@@ -11,7 +11,7 @@ $node->start;
 
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_bac');
 is($node->safe_psql('postgres', 'SELECT bac.version(); SHOW bac.archive_directory'),
-	"0.1\npg_bac", 'archive directory defaults to pg_bac under the data directory');
+	"0.2\npg_bac", 'archive directory defaults to pg_bac under the data directory');
 
 # the setting names a server path: only superusers see or change it
 $node->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
