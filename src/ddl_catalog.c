@@ -56,15 +56,46 @@
 #define NOT_SHADOWED_TYPE(t) \
 	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type shd WHERE shd.typnamespace = 11" \
 	" AND shd.typname = " t ".typname) "
-#define NOT_SHADOWED_PROC(p) \
-	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc shd WHERE shd.pronamespace = 11" \
-	" AND shd.proname = " p ".proname AND shd.proargtypes = " p ".proargtypes) "
 
 /* not made by the system for another object (range constructors ...) */
 #define NOT_INTERNAL(cls, oidexpr) \
 	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend intl" \
 	" WHERE intl.classid = " cls " AND intl.objid = " oidexpr \
 	" AND intl.deptype = 'i') "
+
+/*
+ * A function named by regproc's rules, except that one of the schema's own
+ * is always written unqualified: regproc output qualifies a name that is
+ * overloaded even inside the schema, which would tie the scripts to the
+ * source schema's name (CREATE AGGREGATE and CREATE OPERATOR resolve the
+ * bare name by the argument types, so it stays unambiguous).
+ */
+#define PROC_REF(oidexpr) \
+	" (SELECT CASE WHEN pr.pronamespace = $1 THEN pg_catalog.quote_ident(pr.proname)" \
+	" ELSE pr.oid::pg_catalog.regproc::pg_catalog.text END" \
+	" FROM pg_catalog.pg_proc pr WHERE pr.oid = " oidexpr ") "
+
+/*
+ * A routine named like one of pg_catalog with the same argument types: its
+ * CREATE names it unqualified (that creates it in the target schema), but a
+ * statement that refers to it must name its schema, through current_schema().
+ */
+#define SHADOWED_PROC(p) \
+	" EXISTS (SELECT 1 FROM pg_catalog.pg_proc shd WHERE shd.pronamespace = 11" \
+	" AND shd.proname = " p ".proname AND shd.proargtypes = " p ".proargtypes) "
+
+/*
+ * Statements about routine p whose text names it after the marker chr(1):
+ * the marker is dropped, or for a shadowed routine the statements run
+ * through format() with the marker replaced by current_schema().
+ */
+#define ROUTINE_TAIL(stmts) \
+	" CASE WHEN " SHADOWED_PROC("p") " THEN" \
+	"  CASE WHEN (" stmts ") = '' THEN '' ELSE" \
+	"  'DO $bac$BEGIN EXECUTE pg_catalog.format(' || pg_catalog.quote_literal(" \
+	"   pg_catalog.replace(pg_catalog.replace(" stmts ", '%', '%%'), pg_catalog.chr(1), '%1$I.')) ||" \
+	"  ', pg_catalog.current_schema()); END$bac$;' || E'\\n' END" \
+	" ELSE pg_catalog.replace(" stmts ", pg_catalog.chr(1), '') END "
 
 /* the comment on an object as a COMMENT statement, or '' */
 #define COMMENT_SQL(target, cls, oidexpr, subexpr) \
@@ -169,9 +200,9 @@ static const char q_types[] =
 "   CASE WHEN r.rngcollation <> 0 THEN E',\\n    collation = ' ||"
 "     r.rngcollation::pg_catalog.regcollation::pg_catalog.text ELSE '' END ||"
 "   CASE WHEN r.rngcanonical <> 0 THEN E',\\n    canonical = ' ||"
-"     r.rngcanonical::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+"     " PROC_REF("r.rngcanonical") " ELSE '' END ||"
 "   CASE WHEN r.rngsubdiff <> 0 THEN E',\\n    subtype_diff = ' ||"
-"     r.rngsubdiff::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+"     " PROC_REF("r.rngsubdiff") " ELSE '' END ||"
 "   E',\\n    multirange_type_name = ' || pg_catalog.quote_ident(mt.typname) || E'\\n);\\n'"
 " WHEN 'd' THEN 'CREATE DOMAIN ' || pg_catalog.quote_ident(t.typname) || ' AS ' ||"
 "   pg_catalog.format_type(t.typbasetype, t.typtypmod) ||"
@@ -239,11 +270,11 @@ C_TYPE ", t.oid"
 
 /* functions, procedures, aggregates */
 #define ROUTINE_SIG \
-	" pg_catalog.quote_ident(p.proname) || '(' ||" \
+	" pg_catalog.chr(1) || pg_catalog.quote_ident(p.proname) || '(' ||" \
 	" pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' "
 /* the same, as ALTER AGGREGATE and COMMENT ON AGGREGATE want it: (*) */
 #define ROUTINE_SIG_STAR \
-	" pg_catalog.quote_ident(p.proname) || '(' ||" \
+	" pg_catalog.chr(1) || pg_catalog.quote_ident(p.proname) || '(' ||" \
 	" CASE WHEN p.prokind = 'a' AND p.pronargs = 0 THEN '*' ELSE" \
 	" pg_catalog.pg_get_function_identity_arguments(p.oid) END || ')' "
 #define ROUTINE_KIND \
@@ -266,31 +297,31 @@ static const char q_routines[] =
 " CASE WHEN p.prokind = 'a' THEN"
 "   'CREATE AGGREGATE ' || pg_catalog.quote_ident(p.proname) || '(' ||"
 "   CASE WHEN p.pronargs = 0 THEN '*' ELSE pg_catalog.pg_get_function_arguments(p.oid) END ||"
-"   E') (\\n    SFUNC = ' || ag.aggtransfn::pg_catalog.regproc::pg_catalog.text ||"
+"   E') (\\n    SFUNC = ' || " PROC_REF("ag.aggtransfn") " ||"
 "   E',\\n    STYPE = ' || pg_catalog.format_type(ag.aggtranstype, NULL) ||"
 "   CASE WHEN ag.aggtransspace <> 0 THEN E',\\n    SSPACE = ' || ag.aggtransspace ELSE '' END ||"
 "   CASE WHEN ag.agginitval IS NOT NULL THEN E',\\n    INITCOND = ' ||"
 "     pg_catalog.quote_literal(ag.agginitval) ELSE '' END ||"
 "   CASE WHEN ag.aggfinalfn <> 0 THEN E',\\n    FINALFUNC = ' ||"
-"     ag.aggfinalfn::pg_catalog.regproc::pg_catalog.text ||"
+"     " PROC_REF("ag.aggfinalfn") " ||"
 "     CASE WHEN ag.aggfinalextra THEN E',\\n    FINALFUNC_EXTRA' ELSE '' END ||"
 "     E',\\n    FINALFUNC_MODIFY = ' || CASE ag.aggfinalmodify WHEN 'r' THEN 'READ_ONLY'"
 "       WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END ELSE '' END ||"
 "   CASE WHEN ag.aggcombinefn <> 0 THEN E',\\n    COMBINEFUNC = ' ||"
-"     ag.aggcombinefn::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+"     " PROC_REF("ag.aggcombinefn") " ELSE '' END ||"
 "   CASE WHEN ag.aggserialfn <> 0 THEN E',\\n    SERIALFUNC = ' ||"
-"     ag.aggserialfn::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+"     " PROC_REF("ag.aggserialfn") " ELSE '' END ||"
 "   CASE WHEN ag.aggdeserialfn <> 0 THEN E',\\n    DESERIALFUNC = ' ||"
-"     ag.aggdeserialfn::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+"     " PROC_REF("ag.aggdeserialfn") " ELSE '' END ||"
 "   CASE WHEN ag.aggmtransfn <> 0 THEN E',\\n    MSFUNC = ' ||"
-"     ag.aggmtransfn::pg_catalog.regproc::pg_catalog.text ||"
-"     E',\\n    MINVFUNC = ' || ag.aggminvtransfn::pg_catalog.regproc::pg_catalog.text ||"
+"     " PROC_REF("ag.aggmtransfn") " ||"
+"     E',\\n    MINVFUNC = ' || " PROC_REF("ag.aggminvtransfn") " ||"
 "     E',\\n    MSTYPE = ' || pg_catalog.format_type(ag.aggmtranstype, NULL) ||"
 "     CASE WHEN ag.aggmtransspace <> 0 THEN E',\\n    MSSPACE = ' || ag.aggmtransspace ELSE '' END ||"
 "     CASE WHEN ag.aggminitval IS NOT NULL THEN E',\\n    MINITCOND = ' ||"
 "       pg_catalog.quote_literal(ag.aggminitval) ELSE '' END ||"
 "     CASE WHEN ag.aggmfinalfn <> 0 THEN E',\\n    MFINALFUNC = ' ||"
-"       ag.aggmfinalfn::pg_catalog.regproc::pg_catalog.text ||"
+"       " PROC_REF("ag.aggmfinalfn") " ||"
 "       CASE WHEN ag.aggmfinalextra THEN E',\\n    MFINALFUNC_EXTRA' ELSE '' END ||"
 "       E',\\n    MFINALFUNC_MODIFY = ' || CASE ag.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY'"
 "         WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END ELSE '' END"
@@ -313,21 +344,19 @@ static const char q_routines[] =
 "       pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)) + 1),"
 "     E'\\n') || E';\\n'"
 " END ||"
-COMMENT_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG_STAR, C_PROC, "p.oid", "0") " ||"
-OWNER_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG_STAR, "p.proowner") ","
+ROUTINE_TAIL(COMMENT_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG_STAR, C_PROC, "p.oid", "0") " ||"
+			 OWNER_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG_STAR, "p.proowner")) ","
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
 " LEFT JOIN pg_catalog.pg_aggregate ag ON ag.aggfnoid = p.oid"
 " WHERE p.pronamespace = $1 AND " NOT_EXT(C_PROC, "p.oid") " AND " NOT_INTERNAL(C_PROC, "p.oid")
-" AND " NOT_SHADOWED_PROC("p")
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 180, p.proname::pg_catalog.text,"
-ACL_SQL("CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END", ROUTINE_SIG,
-		"p.proacl", "p.proowner") ","
+ROUTINE_TAIL(ACL_SQL("CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END", ROUTINE_SIG,
+					 "p.proacl", "p.proowner")) ","
 C_PROC ", p.oid"
 " FROM pg_catalog.pg_proc p"
 " WHERE p.pronamespace = $1 AND p.proacl IS NOT NULL AND " NOT_EXT(C_PROC, "p.oid")
-" AND " NOT_SHADOWED_PROC("p")
 " AND " NOT_INTERNAL(C_PROC, "p.oid");
 
 /* an operator as OPERATOR(schema.name) unless it is one of ours */
@@ -344,13 +373,13 @@ C_PROC ", p.oid"
 /* operators (shells, made by a COMMUTATOR or NEGATOR clause, come along) */
 static const char q_operators[] =
 "SELECT 2617::pg_catalog.oid, o.oid, 22, " OPERATOR_SIG ","
-" 'CREATE OPERATOR ' || o.oprname || E' (\\n    FUNCTION = ' || o.oprcode::pg_catalog.regproc::pg_catalog.text ||"
+" 'CREATE OPERATOR ' || o.oprname || E' (\\n    FUNCTION = ' || " PROC_REF("o.oprcode") " ||"
 " CASE WHEN o.oprleft <> 0 THEN E',\\n    LEFTARG = ' || pg_catalog.format_type(o.oprleft, NULL) ELSE '' END ||"
 " E',\\n    RIGHTARG = ' || pg_catalog.format_type(o.oprright, NULL) ||"
 " CASE WHEN o.oprcom <> 0 THEN E',\\n    COMMUTATOR = ' || " OPERATOR_NAME("o.oprcom") " ELSE '' END ||"
 " CASE WHEN o.oprnegate <> 0 THEN E',\\n    NEGATOR = ' || " OPERATOR_NAME("o.oprnegate") " ELSE '' END ||"
-" CASE WHEN o.oprrest <> 0 THEN E',\\n    RESTRICT = ' || o.oprrest::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
-" CASE WHEN o.oprjoin <> 0 THEN E',\\n    JOIN = ' || o.oprjoin::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+" CASE WHEN o.oprrest <> 0 THEN E',\\n    RESTRICT = ' || " PROC_REF("o.oprrest") " ELSE '' END ||"
+" CASE WHEN o.oprjoin <> 0 THEN E',\\n    JOIN = ' || " PROC_REF("o.oprjoin") " ELSE '' END ||"
 " CASE WHEN o.oprcanhash THEN E',\\n    HASHES' ELSE '' END ||"
 " CASE WHEN o.oprcanmerge THEN E',\\n    MERGES' ELSE '' END || E'\\n);\\n' ||"
 COMMENT_SQL("'OPERATOR ' || " OPERATOR_SIG, "2617::pg_catalog.oid", "o.oid", "0") " ||"
@@ -657,14 +686,14 @@ static const char q_constraints[] =
 " COALESCE((SELECT 'ALTER TABLE ' || " RELNAME("c") " || ' CLUSTER ON ' ||"
 "   pg_catalog.quote_ident(ic.relname) || E';\\n' FROM pg_catalog.pg_index x"
 "   JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid"
-"   WHERE x.indexrelid = k.conindid AND x.indisclustered), '') ||"
+"   WHERE x.indexrelid = k.conindid AND k.contype IN ('p', 'u', 'x') AND x.indisclustered), '') ||"
 " COALESCE((SELECT 'ALTER TABLE ONLY ' || " RELNAME("c") " || ' REPLICA IDENTITY USING INDEX ' ||"
 "   pg_catalog.quote_ident(ic.relname) || E';\\n' FROM pg_catalog.pg_index x"
 "   JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid"
-"   WHERE x.indexrelid = k.conindid AND x.indisreplident), '') ||"
+"   WHERE x.indexrelid = k.conindid AND k.contype IN ('p', 'u', 'x') AND x.indisreplident), '') ||"
 COMMENT_SQL("'CONSTRAINT ' || pg_catalog.quote_ident(k.conname) || ' ON ' || " RELNAME("c"),
 			C_CONSTR, "k.oid", "0") " ||"
-COMMENT_SQL("'INDEX ' || pg_catalog.quote_ident(ic2.relname)", C_CLASS, "k.conindid", "0") ","
+" CASE WHEN k.contype IN ('p', 'u', 'x') THEN" COMMENT_SQL("'INDEX ' || pg_catalog.quote_ident(ic2.relname)", C_CLASS, "k.conindid", "0") " ELSE '' END,"
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid"
 " LEFT JOIN pg_catalog.pg_class fc ON fc.oid = k.confrelid"
@@ -907,11 +936,6 @@ const char bac_ddl_uncaptured_query[] =
 " so the scripts could not name it)' FROM pg_catalog.pg_type t WHERE t.typnamespace = $1"
 "  AND t.typrelid = 0"
 "  AND EXISTS (SELECT 1 FROM pg_catalog.pg_type s WHERE s.typnamespace = 11 AND s.typname = t.typname)"
-" UNION ALL SELECT 'function ' || pg_catalog.quote_ident(p.proname) || '(' ||"
-"  pg_catalog.pg_get_function_identity_arguments(p.oid) || ') (pg_catalog has the same signature,"
-" so the scripts could not name it)' FROM pg_catalog.pg_proc p WHERE p.pronamespace = $1"
-"  AND EXISTS (SELECT 1 FROM pg_catalog.pg_proc s WHERE s.pronamespace = 11 AND s.proname = p.proname"
-"  AND s.proargtypes = p.proargtypes)"
 " UNION ALL SELECT 'security labels of ' || l.provider || ' on ' || pg_catalog.count(*) || ' objects'"
 "  FROM pg_catalog.pg_seclabel l WHERE (l.classoid = " C_CLASS " AND l.objoid IN"
 "   (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = $1))"
