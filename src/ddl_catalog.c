@@ -892,7 +892,8 @@ const char bac_ddl_extension_query[] =
 "   pg_catalog.quote_literal(e.extname) || ', ' ||"
 "   CASE WHEN e.extnamespace = $1 THEN 'pg_catalog.current_schema()'"
 "     ELSE pg_catalog.quote_literal(n.nspname) END || E'); END IF; END$bac$;\\n',"
-"   e.extname::pg_catalog.text"
+"   e.extname::pg_catalog.text, e.extversion, n.nspname::pg_catalog.text,"
+"   e.extnamespace = $1, e.extrelocatable"
 " FROM used JOIN pg_catalog.pg_extension e ON e.oid = used.extoid"
 " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
 " ORDER BY e.extname";
