@@ -891,7 +891,21 @@ const char bac_ddl_extension_query[] =
 "   pg_catalog.quote_literal('CREATE EXTENSION %I WITH SCHEMA %I') || ', ' ||"
 "   pg_catalog.quote_literal(e.extname) || ', ' ||"
 "   CASE WHEN e.extnamespace = $1 THEN 'pg_catalog.current_schema()'"
-"     ELSE pg_catalog.quote_literal(n.nspname) END || E'); END IF; END$bac$;\\n',"
+"     ELSE pg_catalog.quote_literal(n.nspname) END || E'); END IF; END$bac$;\\n' ||"
+/*
+ * An extension installed in the schema itself, found elsewhere when the
+ * script runs (the scripts restored under another name, beside the
+ * original): its schema goes after the target in search_path, so that the
+ * names the scripts use unqualified for its members resolve.
+ */
+"   CASE WHEN e.extnamespace = $1 THEN"
+"    'DO $bac$BEGIN IF (SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname = ' ||"
+"    pg_catalog.quote_literal(e.extname) || ') OPERATOR(pg_catalog.<>) (SELECT n.oid FROM pg_catalog.pg_namespace n' ||"
+"    ' WHERE n.nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema()) THEN' ||"
+"    ' PERFORM pg_catalog.set_config(''search_path'', pg_catalog.current_setting(''search_path'') || '', '' ||' ||"
+"    ' (SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n' ||"
+"    ' ON n.oid OPERATOR(pg_catalog.=) e.extnamespace WHERE e.extname = ' || pg_catalog.quote_literal(e.extname) ||"
+"    E'), false); END IF; END$bac$;\\n' ELSE '' END,"
 "   e.extname::pg_catalog.text, e.extversion, n.nspname::pg_catalog.text,"
 "   e.extnamespace = $1, e.extrelocatable"
 " FROM used JOIN pg_catalog.pg_extension e ON e.oid = used.extoid"
