@@ -89,6 +89,8 @@ typedef struct DdlCapture
 	int			nitems;
 	int			maxitems;
 	HTAB	   *objects;		/* DdlObjKey -> item index */
+	MemoryContext callercxt;	/* where the results go */
+	MemoryContext workcxt;		/* everything else, freed at the end */
 } DdlCapture;
 
 static void DdlRunItemQuery(DdlCapture *cap, const char *query);
@@ -107,8 +109,12 @@ static int *DdlSort(DdlCapture *cap);
 static int	DdlItemCompare(Datum a, Datum b, void *arg);
 static Datum DdlKeyArray(DdlCapture *cap, int schema);
 static void DdlUseSchema(DdlCapture *cap, int schema);
-static BacSchemaDDL *DdlAssemble(DdlCapture *cap, int schema, int *order,
-								 MemoryContext callercxt);
+static void DdlInit(DdlCapture *cap, List *nspoids);
+static void DdlReadSchemas(DdlCapture *cap);
+static BacSchemaDDL *DdlAssemble(DdlCapture *cap, int schema, int *order);
+static BacGroupDDL *DdlAssembleGroup(DdlCapture *cap, int *order);
+static char *DdlSearchPathSwitch(DdlCapture *cap, int schema);
+static void DdlWarnUncaptured(const char *nspname, List *uncaptured);
 static char *DdlCommentName(const char *nspname);
 
 /*
@@ -144,25 +150,61 @@ BacCaptureSchemaDDL(Oid nspoid)
 BacGroupDDL *
 BacCaptureGroupDDL(List *nspoids)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	MemoryContext workcxt;
 	DdlCapture	cap;
-	HASHCTL		hctl;
 	BacGroupDDL *result;
-	StringInfoData pre;
-	StringInfoData post;
 	int			save_nestlevel;
 	int		   *order;
-	int			i;
-	int			last;
 	ListCell   *lc;
-	const char *const *q;
 
-	memset(&cap, 0, sizeof(cap));
-	cap.nschemas = list_length(nspoids);
-	cap.nspoids = palloc(sizeof(Oid) * (cap.nschemas + 1));
-	cap.nspnames = palloc(sizeof(char *) * (cap.nschemas + 1));
-	i = 0;
+	DdlInit(&cap, nspoids);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	save_nestlevel = NewGUCNestLevel();
+
+	DdlReadSchemas(&cap);
+	DdlLinkItems(&cap);
+	DdlLinkRefreshes(&cap);
+	DdlPromote(&cap);
+	order = DdlSort(&cap);
+	result = DdlAssembleGroup(&cap, order);
+
+	AtEOXact_GUC(false, save_nestlevel);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	MemoryContextSwitchTo(cap.callercxt);
+	MemoryContextDelete(cap.workcxt);
+
+	foreach(lc, result->schemas)
+	{
+		BacSchemaDDL *one = lfirst(lc);
+
+		DdlWarnUncaptured(one->nspname, one->uncaptured);
+	}
+	return result;
+}
+
+/*
+ * DdlInit
+ *		Check that every schema of nspoids may be captured (once) and set up
+ *		the capture's state, in its own memory context (made current).
+ */
+static void
+DdlInit(DdlCapture *cap, List *nspoids)
+{
+	HASHCTL		hctl;
+	ListCell   *lc;
+	int			i = 0;
+
+	memset(cap, 0, sizeof(DdlCapture));
+	if (nspoids == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no schema to capture"),
+				 errdetail("The list of schemas is empty."),
+				 errhint("Name at least one schema.")));
+	cap->nschemas = list_length(nspoids);
+	cap->nspoids = palloc(sizeof(Oid) * cap->nschemas);
+	cap->nspnames = palloc(sizeof(char *) * cap->nschemas);
 	foreach(lc, nspoids)
 	{
 		Oid			nspoid = lfirst_oid(lc);
@@ -183,140 +225,159 @@ BacCaptureGroupDDL(List *nspoids)
 					 errdetail("System and temporary schemas are not service schemas."),
 					 errhint("Name the schema of a service.")));
 		for (j = 0; j < i; j++)
-			if (cap.nspoids[j] == nspoid)
+			if (cap->nspoids[j] == nspoid)
 				ereport(ERROR,
 						(errcode(ERRCODE_DUPLICATE_SCHEMA),
 						 errmsg("schema \"%s\" is named twice", nspname),
 						 errdetail("Each schema of a group is captured once."),
 						 errhint("Name each schema once.")));
-		cap.nspoids[i] = nspoid;
-		cap.nspnames[i] = nspname;
+		cap->nspoids[i] = nspoid;
+		cap->nspnames[i] = nspname;
 		i++;
 	}
-	if (cap.nschemas == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("no schema to capture"),
-				 errdetail("The list of schemas is empty."),
-				 errhint("Name at least one schema.")));
 
-	workcxt = AllocSetContextCreate(callercxt, "pg_bac DDL capture",
-									ALLOCSET_DEFAULT_SIZES);
-	MemoryContextSwitchTo(workcxt);
-
-	cap.maxitems = 256;
-	cap.items = palloc0(sizeof(DdlItem) * cap.maxitems);
+	cap->callercxt = CurrentMemoryContext;
+	cap->workcxt = AllocSetContextCreate(cap->callercxt, "pg_bac DDL capture",
+										 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(cap->workcxt);
+	cap->maxitems = 256;
+	cap->items = palloc0(sizeof(DdlItem) * cap->maxitems);
 	hctl.keysize = sizeof(DdlObjKey);
 	hctl.entrysize = sizeof(DdlObjEntry);
-	hctl.hcxt = workcxt;
-	cap.objects = hash_create("pg_bac DDL objects", 1024, &hctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	hctl.hcxt = cap->workcxt;
+	cap->objects = hash_create("pg_bac DDL objects", 1024, &hctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+/*
+ * DdlReadSchemas
+ *		Every schema's items, each schema read with itself alone in
+ *		search_path; the objects that stand for items registered.
+ */
+static void
+DdlReadSchemas(DdlCapture *cap)
+{
+	const char *const *q;
+	int			i;
 
-	save_nestlevel = NewGUCNestLevel();
-	for (i = 0; i < cap.nschemas; i++)
+	for (i = 0; i < cap->nschemas; i++)
 	{
-		DdlUseSchema(&cap, i);
+		DdlUseSchema(cap, i);
 		for (q = bac_ddl_item_queries; *q != NULL; q++)
-			DdlRunItemQuery(&cap, *q);
-		DdlAddSetvals(&cap);
-		DdlRegisterAliases(&cap);
+			DdlRunItemQuery(cap, *q);
+		DdlAddSetvals(cap);
+		DdlRegisterAliases(cap);
 	}
-	DdlLinkItems(&cap);
-	DdlLinkRefreshes(&cap);
-	DdlPromote(&cap);
-	order = DdlSort(&cap);
+}
 
-	MemoryContextSwitchTo(callercxt);
+/*
+ * DdlAssembleGroup
+ *		The result: each schema's scripts and lists (DdlAssemble), then all
+ *		items in the one order, each run of one schema's items after a
+ *		search_path switch to it.  Allocated in the caller's context.
+ */
+static BacGroupDDL *
+DdlAssembleGroup(DdlCapture *cap, int *order)
+{
+	BacGroupDDL *result;
+	StringInfoData pre;
+	StringInfoData post;
+	int			i;
+	int			section;
+
+	MemoryContextSwitchTo(cap->callercxt);
 	result = palloc0(sizeof(BacGroupDDL));
-	MemoryContextSwitchTo(workcxt);
-	for (i = 0; i < cap.nschemas; i++)
+	MemoryContextSwitchTo(cap->workcxt);
+	for (i = 0; i < cap->nschemas; i++)
 	{
 		BacSchemaDDL *one;
 
-		DdlUseSchema(&cap, i);
-		one = DdlAssemble(&cap, i, order, callercxt);
-		MemoryContextSwitchTo(callercxt);
+		DdlUseSchema(cap, i);
+		one = DdlAssemble(cap, i, order);
+		MemoryContextSwitchTo(cap->callercxt);
 		result->schemas = lappend(result->schemas, one);
-		MemoryContextSwitchTo(workcxt);
+		MemoryContextSwitchTo(cap->workcxt);
 	}
-	AtEOXact_GUC(false, save_nestlevel);
 
-	/* all items in one order, each run of a schema after a switch to it */
 	initStringInfo(&pre);
 	initStringInfo(&post);
 	appendStringInfoString(&pre,
 						   "-- pg_bac pre-data of a group of schemas, in one dependency order\n"
 						   "SELECT pg_catalog.set_config('check_function_bodies', 'false', false);\n");
-	for (i = 0; i < cap.nschemas; i++)
+	for (i = 0; i < cap->nschemas; i++)
 	{
 		BacSchemaDDL *one = list_nth(result->schemas, i);
 
-		appendStringInfo(&pre,
-						 "SELECT pg_catalog.set_config('search_path', %s, false);\n%s",
-						 quote_literal_cstr(psprintf("%s, pg_temp",
-													 quote_identifier(cap.nspnames[i]))),
+		appendStringInfo(&pre, "%s%s", DdlSearchPathSwitch(cap, i),
 						 one->extension_sql);
 	}
 	appendStringInfoString(&post,
 						   "-- pg_bac post-data of a group of schemas, in one dependency order\n");
-	for (int section = 0; section < 2; section++)
+	for (section = 0; section < 2; section++)
 	{
 		StringInfo	buf = section == 0 ? &pre : &post;
+		int			last = -1;
 
-		last = -1;
-		for (i = 0; i < cap.nitems; i++)
+		for (i = 0; i < cap->nitems; i++)
 		{
-			DdlItem    *it = &cap.items[order[i]];
+			DdlItem    *it = &cap->items[order[i]];
 
 			CHECK_FOR_INTERRUPTS();
 			if (it->post != (section == 1))
 				continue;
 			if (it->schema != last)
-				appendStringInfo(buf,
-								 "SELECT pg_catalog.set_config('search_path', %s, false);\n",
-								 quote_literal_cstr(psprintf("%s, pg_temp",
-															 quote_identifier(cap.nspnames[it->schema]))));
+				appendStringInfoString(buf, DdlSearchPathSwitch(cap, it->schema));
 			last = it->schema;
 			appendStringInfoString(buf, it->sql);
 		}
 	}
 
-	MemoryContextSwitchTo(callercxt);
+	MemoryContextSwitchTo(cap->callercxt);
 	result->pre_data = pstrdup(pre.data);
 	result->post_data = pstrdup(post.data);
-
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
-	MemoryContextSwitchTo(callercxt);
-	MemoryContextDelete(workcxt);
-
-	foreach(lc, result->schemas)
-	{
-		BacSchemaDDL *one = lfirst(lc);
-		StringInfoData detail;
-		ListCell   *lc2;
-
-		if (one->uncaptured == NIL)
-			continue;
-		initStringInfo(&detail);
-		foreach(lc2, one->uncaptured)
-			appendStringInfo(&detail, "%s%s", detail.len > 0 ? ", " : "",
-							 (char *) lfirst(lc2));
-		ereport(WARNING,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg_plural("%d object of schema \"%s\" cannot be captured",
-							   "%d objects of schema \"%s\" cannot be captured",
-							   list_length(one->uncaptured),
-							   list_length(one->uncaptured), one->nspname),
-				 errdetail("Not captured: %s.", detail.data),
-				 errhint("Back these objects up by other means, or recreate them after a restore.")));
-		pfree(detail.data);
-	}
-
+	MemoryContextSwitchTo(cap->workcxt);
 	return result;
+}
+
+/*
+ * DdlSearchPathSwitch
+ *		The statement that makes schema number "schema" the one the next
+ *		statements of a group script create in and resolve names in.
+ */
+static char *
+DdlSearchPathSwitch(DdlCapture *cap, int schema)
+{
+	return psprintf("SELECT pg_catalog.set_config('search_path', %s, false);\n",
+					quote_literal_cstr(psprintf("%s, pg_temp",
+												quote_identifier(cap->nspnames[schema]))));
+}
+
+/*
+ * DdlWarnUncaptured
+ *		A WARNING listing the objects of a schema that could not be
+ *		captured, if any.
+ */
+static void
+DdlWarnUncaptured(const char *nspname, List *uncaptured)
+{
+	StringInfoData detail;
+	ListCell   *lc;
+
+	if (uncaptured == NIL)
+		return;
+	initStringInfo(&detail);
+	foreach(lc, uncaptured)
+		appendStringInfo(&detail, "%s%s", detail.len > 0 ? ", " : "",
+						 (char *) lfirst(lc));
+	ereport(WARNING,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg_plural("%d object of schema \"%s\" cannot be captured",
+						   "%d objects of schema \"%s\" cannot be captured",
+						   list_length(uncaptured),
+						   list_length(uncaptured), nspname),
+			 errdetail("Not captured: %s.", detail.data),
+			 errhint("Back these objects up by other means, or recreate them after a restore.")));
+	pfree(detail.data);
 }
 
 /*
@@ -362,9 +423,10 @@ DdlCommentName(const char *nspname)
  *		extension and uncaptured queries for the schema.
  */
 static BacSchemaDDL *
-DdlAssemble(DdlCapture *cap, int schema, int *order, MemoryContext callercxt)
+DdlAssemble(DdlCapture *cap, int schema, int *order)
 {
-	MemoryContext workcxt = CurrentMemoryContext;
+	MemoryContext callercxt = cap->callercxt;
+	MemoryContext workcxt = cap->workcxt;
 	BacSchemaDDL *result;
 	StringInfoData pre;
 	StringInfoData post;
