@@ -108,7 +108,39 @@ SELECT pg_catalog.replace(line, CURRENT_USER, '<superuser>') AS line
   FROM pg_catalog.regexp_split_to_table(bac.schema_ddl('regress_ext'), E'\n') AS line
  WHERE line <> '';
 
+-- foreign tables: their server (and a wrapper no extension makes) is
+-- created where missing; a user mapping that existed is named if missing
 SET client_min_messages = warning;
+CREATE FOREIGN DATA WRAPPER regress_fdw OPTIONS (mode 'it''s');
+CREATE SERVER regress_srv TYPE 'kind' VERSION '1' FOREIGN DATA WRAPPER regress_fdw
+	OPTIONS (host 'h', port '5');
+CREATE USER MAPPING FOR PUBLIC SERVER regress_srv OPTIONS (secret 'not captured');
+CREATE SCHEMA regress_ft;
+CREATE FOREIGN TABLE regress_ft.remote (a int) SERVER regress_srv OPTIONS (name 'r');
+RESET client_min_messages;
+SELECT line FROM pg_catalog.regexp_split_to_table(bac.schema_ddl('regress_ft', 'pre-data'), E'\n') AS line
+ WHERE line ~ 'SERVER';
+SELECT bac.schema_ddl('regress_ft', 'pre-data') AS pre \gset
+SET client_min_messages = warning;
+DROP SCHEMA regress_ft CASCADE;
+DROP SERVER regress_srv CASCADE;
+DROP FOREIGN DATA WRAPPER regress_fdw;
+CREATE SCHEMA regress_ft;
+SET search_path = regress_ft;
+RESET client_min_messages;
+SELECT :'pre' AS pre \gset
+:pre
+RESET search_path;
+SELECT w.fdwname, w.fdwoptions, s.srvname, s.srvtype, s.srvversion, s.srvoptions,
+	(SELECT c.relname FROM pg_catalog.pg_foreign_table ft JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid
+	  WHERE ft.ftserver = s.oid) AS foreign_table
+  FROM pg_catalog.pg_foreign_server s JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+ WHERE s.srvname = 'regress_srv';
+
+SET client_min_messages = warning;
+DROP SCHEMA regress_ft CASCADE;
+DROP SERVER regress_srv CASCADE;
+DROP FOREIGN DATA WRAPPER regress_fdw;
 DROP SCHEMA regress_ovl, regress_ovl_copy, regress_grp_a, regress_grp_b CASCADE;
 DROP EXTENSION citext;
 DROP SCHEMA regress_ext;

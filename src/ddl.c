@@ -471,6 +471,16 @@ DdlAssemble(DdlCapture *cap, int schema, int *order)
 		MemoryContextSwitchTo(workcxt);
 	}
 
+	/* the foreign servers its foreign tables use */
+	ret = SPI_execute_with_args(bac_ddl_server_query, 1, argtypes, args,
+								NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the foreign servers schema \"%s\" needs",
+			 cap->nspname);
+	for (i = 0; i < SPI_processed; i++)
+		appendStringInfoString(&extsql, SPI_getvalue(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1));
+
 	/* what cannot be captured */
 	ret = SPI_execute_with_args(bac_ddl_uncaptured_query, 1, argtypes, args,
 								NULL, true, 0);

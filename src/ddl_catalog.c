@@ -885,6 +885,14 @@ const char bac_ddl_extension_query[] =
 "  WHERE d.objid IN (SELECT pg_catalog.unnest($2)) AND d.deptype <> 'e'"
 "  UNION"
 "  SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extnamespace = $1"
+/* the extension a foreign table's server's wrapper belongs to */
+"  UNION"
+"  SELECT m.refobjid FROM pg_catalog.pg_foreign_table ft"
+"  JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid"
+"  JOIN pg_catalog.pg_foreign_server fs ON fs.oid = ft.ftserver"
+"  JOIN pg_catalog.pg_depend m ON m.classid = 2328::pg_catalog.oid AND m.objid = fs.srvfdw"
+"   AND m.deptype = 'e' AND m.refclassid = 3079"
+"  WHERE c.relnamespace = $1"
 ")"
 " SELECT 'DO $bac$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = ' ||"
 "   pg_catalog.quote_literal(e.extname) || ') THEN EXECUTE pg_catalog.format(' ||"
@@ -911,6 +919,69 @@ const char bac_ddl_extension_query[] =
 " FROM used JOIN pg_catalog.pg_extension e ON e.oid = used.extoid"
 " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
 " ORDER BY e.extname";
+
+/* an options array (name=value items) as an OPTIONS clause, or '' */
+#define OPTIONS_SQL(arr) \
+	" COALESCE((SELECT ' OPTIONS (' || pg_catalog.string_agg(" \
+	"  pg_catalog.quote_ident(pg_catalog.split_part(o.o, '=', 1)) || ' ' ||" \
+	"  pg_catalog.quote_literal(pg_catalog.substr(o.o, pg_catalog.strpos(o.o, '=') + 1)), ', '" \
+	"  ORDER BY o.n) || ')' FROM pg_catalog.unnest(" arr ") WITH ORDINALITY AS o(o, n)), '') "
+
+/*
+ * The foreign servers the schema's foreign tables use, and their
+ * foreign-data wrappers unless an extension makes them: statements that
+ * create each where it is missing, and warn of user mappings that existed
+ * at capture time and are missing where the scripts run (user mappings
+ * hold credentials: they are the operator's to make).  Owners stay the
+ * restoring role's.  Text that holds the dollar-quote tag is left out, with
+ * a warning, rather than quoted unsafely.
+ */
+const char bac_ddl_server_query[] =
+"WITH srv AS ("
+"  SELECT DISTINCT fs.oid, fs.srvname, fs.srvtype, fs.srvversion, fs.srvoptions,"
+"   w.oid AS fdwoid, w.fdwname, w.fdwhandler, w.fdwvalidator, w.fdwoptions,"
+"   EXISTS (SELECT 1 FROM pg_catalog.pg_depend m WHERE m.classid = 2328::pg_catalog.oid"
+"    AND m.objid = w.oid AND m.deptype = 'e') AS fdw_in_extension"
+"  FROM pg_catalog.pg_foreign_table ft"
+"  JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid"
+"  JOIN pg_catalog.pg_foreign_server fs ON fs.oid = ft.ftserver"
+"  JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = fs.srvfdw"
+"  WHERE c.relnamespace = $1),"
+" stmt AS ("
+"  SELECT srv.srvname, 'DO $bac_srv$BEGIN' ||"
+"   CASE WHEN srv.fdw_in_extension THEN '' ELSE"
+"    ' IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_data_wrapper WHERE fdwname = ' ||"
+"    pg_catalog.quote_literal(srv.fdwname) || ') THEN CREATE FOREIGN DATA WRAPPER ' ||"
+"    pg_catalog.quote_ident(srv.fdwname) ||"
+"    CASE WHEN srv.fdwhandler <> 0 THEN ' HANDLER ' || srv.fdwhandler::pg_catalog.regproc::pg_catalog.text"
+"     ELSE '' END ||"
+"    CASE WHEN srv.fdwvalidator <> 0 THEN ' VALIDATOR ' || srv.fdwvalidator::pg_catalog.regproc::pg_catalog.text"
+"     ELSE '' END ||" OPTIONS_SQL("srv.fdwoptions") " || '; END IF;' END ||"
+"   ' IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = ' ||"
+"   pg_catalog.quote_literal(srv.srvname) || ') THEN CREATE SERVER ' || pg_catalog.quote_ident(srv.srvname) ||"
+"   COALESCE(' TYPE ' || pg_catalog.quote_literal(srv.srvtype), '') ||"
+"   COALESCE(' VERSION ' || pg_catalog.quote_literal(srv.srvversion), '') ||"
+"   ' FOREIGN DATA WRAPPER ' || pg_catalog.quote_ident(srv.fdwname) ||" OPTIONS_SQL("srv.srvoptions") " ||"
+"   '; END IF;' ||"
+"   COALESCE((SELECT pg_catalog.string_agg(' IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_user_mappings' ||"
+"     ' WHERE srvname = ' || pg_catalog.quote_literal(srv.srvname) || ' AND usename = ' ||"
+"     pg_catalog.quote_literal(um.usename) || ') THEN RAISE WARNING ' ||"
+"     pg_catalog.quote_literal('user mapping for ' || pg_catalog.quote_ident(um.usename) ||"
+"      ' on server ' || pg_catalog.quote_ident(srv.srvname) || ' is missing') ||"
+"     ' USING DETAIL = ' || pg_catalog.quote_literal('It existed when the snapshot was taken;' ||"
+"      ' user mappings hold credentials and are not part of a snapshot.') ||"
+"     ', HINT = ' || pg_catalog.quote_literal('Create it with CREATE USER MAPPING before using the foreign tables.') ||"
+"     '; END IF;', '' ORDER BY um.usename)"
+"    FROM pg_catalog.pg_user_mappings um WHERE um.srvid = srv.oid), '') ||"
+"   E' END$bac_srv$;\\n' AS sql"
+"  FROM srv)"
+" SELECT CASE WHEN pg_catalog.strpos(pg_catalog.substr(stmt.sql, 18,"
+"   pg_catalog.length(stmt.sql) - 32), '$bac_srv$') > 0"
+"  THEN 'DO $bac_srv$BEGIN RAISE WARNING ' || pg_catalog.quote_literal('foreign server ' ||"
+"   pg_catalog.quote_ident(stmt.srvname) || ' was not recreated: its definition holds the dollar-quote tag pg_bac uses') ||"
+"   E'; END$bac_srv$;\\n'"
+"  ELSE stmt.sql END"
+" FROM stmt ORDER BY stmt.srvname";
 
 /* what cannot be captured, one description per row */
 const char bac_ddl_uncaptured_query[] =

@@ -158,6 +158,7 @@ extern BacGroupDDL *BacCaptureGroupDDL(List *nspoids);
 extern const char *const bac_ddl_item_queries[];
 extern const char bac_ddl_alias_query[];
 extern const char bac_ddl_extension_query[];
+extern const char bac_ddl_server_query[];
 extern const char bac_ddl_uncaptured_query[];
 
 /* archive.c */
