@@ -913,7 +913,7 @@ const char bac_ddl_extension_query[] =
 "    ' PERFORM pg_catalog.set_config(''search_path'', pg_catalog.current_setting(''search_path'') || '', '' ||' ||"
 "    ' (SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n' ||"
 "    ' ON n.oid OPERATOR(pg_catalog.=) e.extnamespace WHERE e.extname = ' || pg_catalog.quote_literal(e.extname) ||"
-"    E'), false); END IF; END$bac$;\\n' ELSE '' END,"
+"    E'), true); END IF; END$bac$;\\n' ELSE '' END,"
 "   e.extname::pg_catalog.text, e.extversion, n.nspname::pg_catalog.text,"
 "   e.extnamespace = $1, e.extrelocatable"
 " FROM used JOIN pg_catalog.pg_extension e ON e.oid = used.extoid"
