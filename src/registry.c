@@ -108,11 +108,11 @@ BacPinSearchPath(void)
 }
 
 /*
- * BacRegistryOwner
+ * BacExtensionOwner
  *		The role owning the registry tables: the extension owner.
  */
-static Oid
-BacRegistryOwner(void)
+Oid
+BacExtensionOwner(void)
 {
 	Oid			relid = BacRegistryRelid("service");
 	HeapTuple	tup;
@@ -145,7 +145,7 @@ BacRegistryQuery(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	int			ret;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(BacRegistryOwner(),
+	SetUserIdAndSecContext(BacExtensionOwner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
@@ -657,8 +657,8 @@ BacUniqueIndexCovers(Oid relid, AttrNumber *attnums, int n)
  *	to_columns:	   its referenced columns, covered by a primary key or a
  *				   unique index (valid, not deferrable, non-partial, no
  *				   expressions), same count as from_columns, each of a
- *				   type comparable with the matching from column by a
- *				   btree equality operator (as a foreign key requires).
+ *				   type the matching from column could reference with a
+ *				   foreign key (see BacLinkComparison).
  *	orphans_matter: whether target rows nothing refers to are reported.
  *
  * The caller must be allowed to act on both services.
@@ -756,11 +756,9 @@ bac_add_link(PG_FUNCTION_ARGS)
 	{
 		Oid			ftype = getBaseType(get_atttype(from_rel, from_att[i]));
 		Oid			ttype = getBaseType(get_atttype(to_rel, to_att[i]));
-		Oid			opclass = GetDefaultOpClass(ttype, BTREE_AM_OID);
+		BacLinkCompare cmp;
 
-		if (!OidIsValid(opclass) ||
-			!OidIsValid(get_opfamily_member(get_opclass_family(opclass),
-											ftype, ttype, BTEqualStrategyNumber)))
+		if (!BacLinkComparison(ftype, ttype, &cmp))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("column \"%s\" of type %s cannot reference column \"%s\" of type %s",
