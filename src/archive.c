@@ -304,12 +304,12 @@ BacReadWholeFile(const char *path, const char *what, bool missing_ok,
 }
 
 /*
- * BacMaySeeSnapshot
+ * ArchiveMaySeeSnapshot
  *		A superuser may act on every snapshot; another role only on
  *		snapshots whose every schema exists and is owned by it.
  */
-bool
-BacMaySeeSnapshot(BacManifest *m)
+static bool
+ArchiveMaySeeSnapshot(BacManifest *m)
 {
 	ListCell   *lc;
 
@@ -320,8 +320,7 @@ BacMaySeeSnapshot(BacManifest *m)
 		BacManifestService *s = lfirst(lc);
 		Oid			nspoid = BacSchemaOid(s->schema, true);
 
-		if (!OidIsValid(nspoid) ||
-			!pg_namespace_ownercheck(nspoid, GetUserId()))
+		if (!OidIsValid(nspoid) || !BacMayActOnSchema(nspoid))
 			return false;
 	}
 	return true;
@@ -334,7 +333,7 @@ BacMaySeeSnapshot(BacManifest *m)
 void
 BacCheckSnapshotPrivilege(BacManifest *m, const char *action)
 {
-	if (!BacMaySeeSnapshot(m))
+	if (!ArchiveMaySeeSnapshot(m))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s snapshot \"%s\"",
@@ -461,7 +460,7 @@ bac_snapshots(PG_FUNCTION_ARGS)
 		Datum		values[15];
 		bool		nulls[15] = {0};
 
-		if (!BacMaySeeSnapshot(m))
+		if (!ArchiveMaySeeSnapshot(m))
 			continue;
 		values[0] = CStringGetTextDatum(m->snapshot_id);
 		if (m->label)
@@ -676,7 +675,7 @@ bac_prune_snapshots(PG_FUNCTION_ARGS)
 	manifests = ArchiveListSnapshots(archive);
 	foreach(lc, manifests)
 	{
-		if (BacMaySeeSnapshot(lfirst(lc)))
+		if (ArchiveMaySeeSnapshot(lfirst(lc)))
 			mine = lappend(mine, lfirst(lc));
 	}
 	n = list_length(mine);

@@ -1,11 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * copy_out.c
- *		The data path of a snapshot: every table (or TID-range slice of a
- *		big table) is written by PostgreSQL's own COPY TO machinery under the
- *		snapshot's MVCC snapshot, optionally by parallel workers, then
- *		compressed, checksummed and fsynced.  Also the reader that gives the
- *		COPY text back (decompressed) to restore.
+ *		Parallel COPY TO of a snapshot: every table (or TID-range slice of
+ *		a big table) is written by PostgreSQL's own COPY TO machinery under
+ *		the snapshot's MVCC snapshot, optionally by parallel workers, then
+ *		handed to datafile.c to be compressed, checksummed and fsynced.
  *
  * Parallelism: workers => N runs N processes (the leader and N-1 parallel
  * workers of a parallel context, access/parallel.h).  A parallel context
@@ -14,13 +13,9 @@
  * tables and write files, which parallel mode allows.  Tasks are claimed
  * from a shared queue (an atomic counter) biggest first.
  *
- * Compression: PG15's BeginCopyTo writes only to a file or a program.  A
- * program would need a compressor binary and a shell; instead each task's
- * COPY goes to a temporary raw file that is then stream-compressed with
- * libzstd or liblz4 (frame format, readable by the zstd and lz4 tools) into
- * the final file, hashing the output on the way, and the raw file removed.
- * The cost is one extra sequential read of the raw file (mostly from the
- * OS cache).  Uncompressed files are hashed by reading them back once.
+ * Compression: each task's COPY goes to a raw file (the final file when
+ * uncompressed, "<file>.raw" otherwise) that BacDataFileFinish (datafile.c)
+ * turns into the data file.
  *
  * Locks: a whole-table task opens the table with AccessShareLock and closes
  * it with the same mode, which releases the worker's lock at once.  A slice
@@ -63,6 +58,8 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/shm_toc.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
@@ -142,13 +139,50 @@ BacReleaseRelationLocks(Oid relid, List *preheld)
 }
 
 /*
- * BacRunTask
+ * BacCopySliceQuery
+ *		The SELECT of slice k of nslices of a table of nblocks blocks: its
+ *		stored columns (what COPY table TO writes), the rows of a TID range
+ *		of blocks (the last slice is open-ended).
+ */
+char *
+BacCopySliceQuery(Relation rel, BlockNumber nblocks, int k, int nslices)
+{
+	StringInfoData q;
+	TupleDesc	desc = RelationGetDescr(rel);
+	BlockNumber from = (BlockNumber) ((uint64) nblocks * k / nslices);
+	BlockNumber to = (BlockNumber) ((uint64) nblocks * (k + 1) / nslices);
+	bool		firstcol = true;
+	int			a;
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	for (a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+
+		if (att->attisdropped || att->attgenerated)
+			continue;
+		if (!firstcol)
+			appendStringInfoString(&q, ", ");
+		appendStringInfoString(&q, quote_identifier(NameStr(att->attname)));
+		firstcol = false;
+	}
+	appendStringInfo(&q, " FROM ONLY %s.%s WHERE ctid OPERATOR(pg_catalog.>=) '(%u,0)'::pg_catalog.tid",
+					 quote_identifier(get_namespace_name(RelationGetNamespace(rel))),
+					 quote_identifier(RelationGetRelationName(rel)), from);
+	if (k < nslices - 1)
+		appendStringInfo(&q, " AND ctid OPERATOR(pg_catalog.<) '(%u,0)'::pg_catalog.tid", to);
+	return q.data;
+}
+
+/*
+ * CopyOutRunTask
  *		Copy one table or slice to its file with COPY TO under the active
  *		snapshot, then compress/hash/fsync it.  Runs in the leader or in a
  *		worker.
  */
 static void
-BacRunTask(BacCopyShared *shared, BacSharedTask *t)
+CopyOutRunTask(BacCopyShared *shared, BacSharedTask *t)
 {
 	BacCompression comp = (BacCompression) shared->compression;
 	char		rawpath[MAXPGPATH];
@@ -213,12 +247,12 @@ BacRunTask(BacCopyShared *shared, BacSharedTask *t)
 }
 
 /*
- * BacClaimAndRun
+ * CopyOutClaimAndRun
  *		Take tasks from the shared queue until it is empty.  Returns after
  *		each task when once is set (the leader checks progress between).
  */
 static bool
-BacClaimAndRun(BacCopyShared *shared, MemoryContext cxt, bool once)
+CopyOutClaimAndRun(BacCopyShared *shared, MemoryContext cxt, bool once)
 {
 	for (;;)
 	{
@@ -229,7 +263,7 @@ BacClaimAndRun(BacCopyShared *shared, MemoryContext cxt, bool once)
 			return false;
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(cxt);
-		BacRunTask(shared, &shared->tasks[i]);
+		CopyOutRunTask(shared, &shared->tasks[i]);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(cxt);
 		if (once)
@@ -250,17 +284,17 @@ bac_copy_worker_main(dsm_segment *seg, shm_toc *toc)
 											  "pg_bac copy task",
 											  ALLOCSET_DEFAULT_SIZES);
 
-	(void) BacClaimAndRun(shared, cxt, false);
+	(void) CopyOutClaimAndRun(shared, cxt, false);
 	MemoryContextDelete(cxt);
 }
 
 /*
- * BacReportDone
+ * CopyOutReportDone
  *		Tell the caller about every table whose tasks are all done and that
  *		was not reported yet.
  */
 static void
-BacReportDone(BacCopyShared *shared, BacCopyTask *tasks, int ntasks,
+CopyOutReportDone(BacCopyShared *shared, BacCopyTask *tasks, int ntasks,
 			  int *remaining, BacTableDoneCallback cb, void *arg)
 {
 	int			i;
@@ -369,14 +403,14 @@ BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables, int workers,
 		}
 
 		/* the leader works too, and reports tables as they complete */
-		while (BacClaimAndRun(shared, cxt, true))
-			BacReportDone(shared, tasks, ntasks, remaining, cb, arg);
+		while (CopyOutClaimAndRun(shared, cxt, true))
+			CopyOutReportDone(shared, tasks, ntasks, remaining, cb, arg);
 
 		for (;;)
 		{
 			bool		all = true;
 
-			BacReportDone(shared, tasks, ntasks, remaining, cb, arg);
+			CopyOutReportDone(shared, tasks, ntasks, remaining, cb, arg);
 			for (i = 0; i < ntasks; i++)
 			{
 				if (!tasks[i].reported)

@@ -114,11 +114,11 @@ BacSha256Hex(const uint8 *digest, char *hex)
 }
 
 /*
- * BacSha256Text
+ * ManifestSha256Text
  *		SHA-256 of a buffer, as hex.
  */
-void
-BacSha256Text(const char *data, size_t len, char *hex)
+static void
+ManifestSha256Text(const char *data, size_t len, char *hex)
 {
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
 	uint8		digest[32];
@@ -199,7 +199,7 @@ BacManifestChecksumOk(const char *text, size_t len, char **detail)
 		*detail = pstrdup("manifest checksum line missing");
 		return false;
 	}
-	BacSha256Text(text, line - text, hex);
+	ManifestSha256Text(text, line - text, hex);
 	if (strncmp(line + strlen(key), hex, 64) != 0)
 	{
 		*detail = psprintf("manifest checksum mismatch: computed %s", hex);
@@ -769,7 +769,7 @@ BacManifestText(BacManifest *m)
 	}
 	appendStringInfoString(&mf, "\n],\n");
 	/* the last line checks every byte before it */
-	BacSha256Text(mf.data, mf.len, hex);
+	ManifestSha256Text(mf.data, mf.len, hex);
 	appendStringInfo(&mf, "\"manifest_checksum\": \"%s\"}\n", hex);
 
 	(void) BacParseManifest(m->directory, mf.data, false);

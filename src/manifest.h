@@ -105,7 +105,6 @@ extern List *BacManifestServiceFiles(BacManifestService *svc);
 
 /* checksums */
 extern void BacSha256Hex(const uint8 *digest, char *hex);
-extern void BacSha256Text(const char *data, size_t len, char *hex);
 extern void BacSha256File(const char *path, char *hex, int64 *bytes);
 extern List *BacVerifyFiles(BacManifest *manifest, List *paths);
 extern void BacVerifyFilesOrError(BacManifest *manifest, List *paths);
@@ -113,6 +112,5 @@ extern void BacVerifyFilesOrError(BacManifest *manifest, List *paths);
 /* archive.c: who may act on a snapshot */
 extern void BacCheckSnapshotPrivilege(BacManifest *manifest,
 									  const char *action);
-extern bool BacMaySeeSnapshot(BacManifest *manifest);
 
 #endif							/* BAC_MANIFEST_H */

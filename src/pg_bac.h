@@ -19,6 +19,8 @@
 #include "nodes/pg_list.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
+#include "utils/relcache.h"
+#include "storage/block.h"
 
 #define PG_BAC_VERSION			"0.2"
 #define PG_BAC_ARCHIVE_FORMAT	1
@@ -26,6 +28,7 @@
 /* pg_bac.c: settings and helpers every subsystem uses */
 extern char *bac_archive_directory;
 
+extern bool BacMayActOnSchema(Oid nspoid);
 extern void BacCheckSchemaPrivilege(Oid nspoid, const char *action);
 extern Oid	BacSchemaOid(const char *nspname, bool missing_ok);
 extern int	BacNameArrayElements(ArrayType *arr, const char *argname,
@@ -43,22 +46,16 @@ extern int	BacNameArrayElements(ArrayType *arr, const char *argname,
  * views bac.services and bac.links show them (bac.links adds the
  * discovered cross-service foreign keys, declared = false).
  *
- * Registry reads and writes go through BacRegistryQuery/BacRegistryExecute,
- * which run one statement as the owner of the registry tables (the
- * extension owner): callers must have checked the caller's rights first.  BacLockRegistry serializes every
- * change of the registry (register, unregister, add_link, drop_link).
+ * Registry reads go through BacRegistryQuery, which runs one statement as
+ * the owner of the registry tables (the extension owner, BacExtensionOwner):
+ * callers must have checked the caller's rights first.  registry.c alone
+ * writes the registry, serializing every change (register, unregister,
+ * add_link, drop_link) with a lock.
  */
-extern Oid	BacRegistryRelid(const char *relname);
-extern void BacLockRegistry(void);
 extern int	BacPinSearchPath(void);
 extern Oid	BacExtensionOwner(void);
 extern int	BacRegistryQuery(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls);
-extern void BacRegistryExecute(const char *sql, int nargs, Oid *argtypes,
-							   Datum *values, const char *nulls,
-							   int expected_rows);
-extern char *BacServiceOfSchema(const char *nspname);
-extern char *BacSchemaOfService(const char *service);
 extern void BacCheckServicePrivilege(const char *service, const char *action);
 
 /*
@@ -261,11 +258,11 @@ extern void BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables,
 							List *preheld,
 							BacTableDoneCallback cb, void *arg);
 extern void BacReleaseRelationLocks(Oid relid, List *preheld);
+extern char *BacCopySliceQuery(Relation rel, BlockNumber nblocks, int k,
+							   int nslices);
 
-/* restore.c, copy_in.c: restore services from a snapshot */
+/* copy_in.c: load one data file into a table (restore) */
 extern uint64 BacCopyIn(Oid relid, const char *path, BacCompression compression,
 						const char *encoding, bool freeze, bool *frozen);
-
-/* export.c: bac.export(), a snapshot's service as a plain SQL script */
 
 #endif							/* PG_BAC_H */

@@ -245,6 +245,87 @@ SnapSpiText(int row, int col, MemoryContext cxt)
 }
 
 /*
+ * SnapRequestedNames
+ *		The service names of bac.snapshot()'s services argument, in the
+ *		order given, duplicates dropped.
+ */
+static List *
+SnapRequestedNames(ArrayType *services)
+{
+	List	   *names = NIL;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+
+	deconstruct_array(services, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
+					  &elems, &nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the list of services is empty"),
+				 errdetail("A snapshot needs at least one service."),
+				 errhint("Pass NULL (the default) to snapshot every registered service.")));
+	for (i = 0; i < n; i++)
+	{
+		char	   *name;
+		ListCell   *lc;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the list of services contains a null"),
+					 errdetail("Every element must name a registered service."),
+					 errhint("Remove the null from the array.")));
+		name = pstrdup(NameStr(*DatumGetName(elems[i])));
+		foreach(lc, names)
+		{
+			if (strcmp(lfirst(lc), name) == 0)
+				break;
+		}
+		if (lc == NULL)
+			names = lappend(names, name);
+	}
+	return names;
+}
+
+/*
+ * SnapRegistry
+ *		Every registered service, by name.  The registry is the extension's
+ *		own table: BacRegistryQuery reads it as its owner, so a schema owner
+ *		granted EXECUTE needs no grant on it (privileges are checked per
+ *		schema by the caller).
+ */
+static List *
+SnapRegistry(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *result = NIL;
+	int			i;
+
+	SPI_connect();
+	if (BacRegistryQuery("SELECT s.service::pg_catalog.text, s.schema_name::pg_catalog.text,"
+						 " s.owner::pg_catalog.text, s.service_group::pg_catalog.text"
+						 " FROM bac.service s ORDER BY s.service",
+						 0, NULL, NULL, NULL) != SPI_OK_SELECT)
+		elog(ERROR, "could not read bac.service");
+	for (i = 0; i < (int) SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		SnapService *s = palloc0(sizeof(SnapService));
+
+		result = lappend(result, s);
+		MemoryContextSwitchTo(old);
+		s->service = SnapSpiText(i, 1, cxt);
+		s->schema = SnapSpiText(i, 2, cxt);
+		s->owner = SnapSpiText(i, 3, cxt);
+		s->service_group = SnapSpiText(i, 4, cxt);
+	}
+	SPI_finish();
+	return result;
+}
+
+/*
  * SnapResolveServices
  *		Look the requested services up in the registry (NULL = all of them),
  *		in the order given (duplicates dropped) or by name, and check the
@@ -253,115 +334,36 @@ SnapSpiText(int row, int col, MemoryContext cxt)
 static List *
 SnapResolveServices(ArrayType *services)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	List	   *names = NIL;
+	List	   *names = services ? SnapRequestedNames(services) : NIL;
+	List	   *registry = SnapRegistry();
 	List	   *result = NIL;
 	ListCell   *lc;
-	int			i;
 
-	if (services != NULL)
-	{
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
-
-		deconstruct_array(services, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
-						  &elems, &nulls, &n);
-		if (n == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the list of services is empty"),
-					 errdetail("A snapshot needs at least one service."),
-					 errhint("Pass NULL (the default) to snapshot every registered service.")));
-		for (i = 0; i < n; i++)
-		{
-			char	   *name;
-
-			if (nulls[i])
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("the list of services contains a null"),
-						 errdetail("Every element must name a registered service."),
-						 errhint("Remove the null from the array.")));
-			name = pstrdup(NameStr(*DatumGetName(elems[i])));
-			foreach(lc, names)
-			{
-				if (strcmp(lfirst(lc), name) == 0)
-					break;
-			}
-			if (lc == NULL)
-				names = lappend(names, name);
-		}
-	}
-
-	/*
-	 * The registry is the extension's own table: BacRegistryQuery reads it
-	 * as its owner, so a schema owner granted EXECUTE needs no grant on it
-	 * (privileges are checked per schema below).
-	 */
-	SPI_connect();
-	if (BacRegistryQuery("SELECT s.service::pg_catalog.text, s.schema_name::pg_catalog.text,"
-						 " s.owner::pg_catalog.text, s.service_group::pg_catalog.text"
-						 " FROM bac.service s ORDER BY s.service",
-						 0, NULL, NULL, NULL) != SPI_OK_SELECT)
-		elog(ERROR, "could not read bac.service");
-
-	if (names == NIL)
-	{
-		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("no service is registered"),
-					 errdetail("bac.snapshot() with no list of services snapshots every registered service."),
-					 errhint("Register services with bac.register_service().")));
-		for (i = 0; i < (int) SPI_processed; i++)
-		{
-			char	   *v = SnapSpiText(i, 1, cxt);
-			MemoryContext old = MemoryContextSwitchTo(cxt);
-
-			names = lappend(names, v);
-			MemoryContextSwitchTo(old);
-		}
-	}
-
+	if (services == NULL && registry == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("no service is registered"),
+				 errdetail("bac.snapshot() with no list of services snapshots every registered service."),
+				 errhint("Register services with bac.register_service().")));
+	if (services == NULL)
+		result = registry;
 	foreach(lc, names)
 	{
-		char	   *name = lfirst(lc);
-		SnapService *s = NULL;
+		ListCell   *lr;
 
-		for (i = 0; i < (int) SPI_processed; i++)
+		foreach(lr, registry)
 		{
-			char	   *v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-
-			if (strcmp(v, name) == 0)
-			{
-				MemoryContext old = MemoryContextSwitchTo(cxt);
-
-				s = palloc0(sizeof(SnapService));
-				MemoryContextSwitchTo(old);
-				s->service = SnapSpiText(i, 1, cxt);
-				s->schema = SnapSpiText(i, 2, cxt);
-				s->owner = SnapSpiText(i, 3, cxt);
-				s->service_group = SnapSpiText(i, 4, cxt);
+			if (strcmp(((SnapService *) lfirst(lr))->service, lfirst(lc)) == 0)
 				break;
-			}
 		}
-		if (s == NULL)
+		if (lr == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("service \"%s\" is not registered", name),
+					 errmsg("service \"%s\" is not registered", (char *) lfirst(lc)),
 					 errdetail("bac.snapshot() takes registered services only."),
 					 errhint("See bac.services for the registered services, or register it with bac.register_service().")));
-		{
-			MemoryContext old = MemoryContextSwitchTo(cxt);
-
-			result = lappend(result, s);
-			MemoryContextSwitchTo(old);
-		}
+		result = lappend(result, lfirst(lr));
 	}
-	SPI_finish();
-
-	i = 0;
 	foreach(lc, result)
 	{
 		SnapService *s = lfirst(lc);
@@ -375,7 +377,7 @@ SnapResolveServices(ArrayType *services)
 					 errdetail("The registry names a schema that was dropped."),
 					 errhint("Recreate the schema, or unregister the service.")));
 		BacCheckSchemaPrivilege(s->nspoid, "snapshot");
-		s->dir = SnapSafeDirName(s->schema, ++i);
+		s->dir = SnapSafeDirName(s->schema, foreach_current_index(lc) + 1);
 	}
 	return result;
 }
@@ -812,42 +814,6 @@ SnapCheckReadable(SnapService *s, SnapTable *t)
 }
 
 /*
- * SnapSliceQuery
- *		The SELECT of slice k of nslices of a table: its stored columns, the
- *		rows of a TID range of blocks (the last slice is open-ended).
- */
-static char *
-SnapSliceQuery(SnapService *s, SnapTable *t, Relation rel,
-			   BlockNumber nblocks, int k, int nslices)
-{
-	StringInfoData q;
-	TupleDesc	desc = RelationGetDescr(rel);
-	BlockNumber from = (BlockNumber) ((uint64) nblocks * k / nslices);
-	BlockNumber to = (BlockNumber) ((uint64) nblocks * (k + 1) / nslices);
-	bool		firstcol = true;
-	int			a;
-
-	initStringInfo(&q);
-	appendStringInfoString(&q, "SELECT ");
-	for (a = 0; a < desc->natts; a++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, a);
-
-		if (att->attisdropped || att->attgenerated)
-			continue;
-		if (!firstcol)
-			appendStringInfoString(&q, ", ");
-		appendStringInfoString(&q, quote_identifier(NameStr(att->attname)));
-		firstcol = false;
-	}
-	appendStringInfo(&q, " FROM ONLY %s.%s WHERE ctid OPERATOR(pg_catalog.>=) '(%u,0)'::pg_catalog.tid",
-					 quote_identifier(s->schema), quote_identifier(t->name), from);
-	if (k < nslices - 1)
-		appendStringInfo(&q, " AND ctid OPERATOR(pg_catalog.<) '(%u,0)'::pg_catalog.tid", to);
-	return q.data;
-}
-
-/*
  * SnapAddTask
  *		A new, zeroed copy task at the end of the task array.
  */
@@ -911,7 +877,7 @@ SnapPlanTable(SnapState *st, SnapService *s, int ti)
 		task->path = psprintf("%s/%s", st->tmpdir, rel_path);
 		task->size_hint = nslices == 1 ? nblocks : nblocks / nslices;
 		if (nslices > 1)
-			task->sql = SnapSliceQuery(s, t, rel, nblocks, k, nslices);
+			task->sql = BacCopySliceQuery(rel, nblocks, k, nslices);
 	}
 	table_close(rel, NoLock);
 }
