@@ -436,6 +436,8 @@ DdlAssemble(DdlCapture *cap, int schema, int *order)
 	List	   *extensions = NIL;
 	List	   *extension_info = NIL;
 	List	   *uncaptured = NIL;
+	List	   *pre_order = NIL;
+	List	   *post_order = NIL;
 	Oid			argtypes[2] = {OIDOID, OIDARRAYOID};
 	Datum		args[2];
 	int			ret;
@@ -516,6 +518,12 @@ DdlAssemble(DdlCapture *cap, int schema, int *order)
 		CHECK_FOR_INTERRUPTS();
 		if (it->schema != schema)
 			continue;
+		MemoryContextSwitchTo(callercxt);
+		if (it->post)
+			post_order = lappend_int(lappend_int(post_order, post.len), i);
+		else
+			pre_order = lappend_int(lappend_int(pre_order, pre.len), i);
+		MemoryContextSwitchTo(workcxt);
 		appendStringInfoString(it->post ? &post : &pre, it->sql);
 		if (it->classid == RelationRelationId && !it->post &&
 			get_rel_relkind(it->objid) == RELKIND_RELATION)
@@ -540,6 +548,8 @@ DdlAssemble(DdlCapture *cap, int schema, int *order)
 	result->extensions = extensions;
 	result->extension_info = extension_info;
 	result->uncaptured = uncaptured;
+	result->pre_order = pre_order;
+	result->post_order = post_order;
 	MemoryContextSwitchTo(workcxt);
 	return result;
 }

@@ -170,6 +170,10 @@ typedef struct BacSchemaDDL
 	char	   *nspname;		/* the captured schema */
 	List	   *uncaptured;		/* char * descriptions of objects that could
 								 * not be captured */
+	List	   *pre_order;		/* where each item of pre_data begins and its
+								 * place in the capture's one order: ints,
+								 * byte offset then position, per item */
+	List	   *post_order;		/* the same for post_data */
 } BacSchemaDDL;
 
 /* several schemas captured in one dependency order */
