@@ -28,9 +28,12 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "portability/instr_time.h"
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
 
 #include "restore.h"
+
+static void RestoreCheckExtensionsAvailable(RestoreState *st);
 
 /* one statement of a service's script, with its place in the order */
 typedef struct OrderedStmt
@@ -294,6 +297,47 @@ RestoreMoveExtensions(RestoreState *st, RestoreService *svc)
 }
 
 /*
+ * RestoreCheckExtensionsAvailable
+ *		Every extension a service needs is installed in this database or
+ *		can be (its control file is on this server); refuse before any
+ *		change, naming it, when one cannot.
+ */
+static void
+RestoreCheckExtensionsAvailable(RestoreState *st)
+{
+	ListCell   *lc;
+
+	foreach(lc, st->services)
+	{
+		RestoreService *svc = lfirst(lc);
+		ListCell   *lc2;
+
+		foreach(lc2, svc->ms->extensions)
+		{
+			const char *name = lfirst(lc2);
+			Oid			argtypes[1] = {TEXTOID};
+			Datum		values[1];
+
+			values[0] = CStringGetTextDatum(name);
+			if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_available_extensions() a"
+									  " WHERE a.name OPERATOR(pg_catalog.=) $1::pg_catalog.name"
+									  " UNION ALL SELECT 1 FROM pg_catalog.pg_extension e"
+									  " WHERE e.extname OPERATOR(pg_catalog.=) $1::pg_catalog.name",
+									  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not look up extension \"%s\"", name);
+			if (SPI_processed == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("extension \"%s\" that service \"%s\" needs is not available on this server",
+								name, svc->ms->service),
+						 errdetail("The restore would create it, but this server has no control file for it."),
+						 errhint("Install the package that provides extension \"%s\", then restore again.",
+								 name)));
+		}
+	}
+}
+
+/*
  * RestoreCheckOtherDatabase
  *		Restoring into another database than the snapshot's: a schema of the
  *		snapshot that exists there and holds objects is refused, before any
@@ -308,6 +352,7 @@ RestoreCheckOtherDatabase(RestoreState *st)
 	StringInfoData busy;
 	char	   *here = get_database_name(MyDatabaseId);
 
+	RestoreCheckExtensionsAvailable(st);
 	if (st->into_schema != NULL || st->manifest->database == NULL ||
 		strcmp(here, st->manifest->database) == 0)
 		return;

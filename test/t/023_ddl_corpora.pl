@@ -10,8 +10,17 @@
 #      (pg_dump --data-only of the source), post-data; pg_dump
 #      --schema-only and --data-only of the whole database must equal the
 #      source's;
-#   2. snapshot the group and restore each service with into_schema: it
-#      must load without error.
+#   2. snapshot the group, then
+#      (a) bac.restore_group in place,
+#      (b) bac.restore_group into an empty database,
+#      (c) each service with into_schema (must load without error),
+#      (d) bac.export_group, the group as one script, loaded with psql into
+#          an empty database;
+#      pg_dump --schema-only and --data-only of the whole database after
+#      (a), (b) and (d) must equal the source's.
+#   3. bad input: restore_group into a database where one of the group's
+#      schemas holds objects, and into a database where an extension the
+#      group needs cannot be installed: a clear error, nothing changed.
 #
 # PostgreSQL's own pg_dump | psql round trip changes three object texts of
 # musicbrainz (two "= ANY (ARRAY[...])" checks and a view column gaining
@@ -66,6 +75,9 @@ my @corpora = (
 
 my $node = PostgreSQL::Test::Cluster->new('corpora');
 $node->init;
+# an in-place restore of musicbrainz holds locks on the old and the new
+# objects of ten schemas at once, as pg_restore --single-transaction would
+$node->append_conf('postgresql.conf', "max_locks_per_transaction = 1024");
 $node->start;
 
 # pg_dump of the whole database but pg_bac's own schema
@@ -189,10 +201,64 @@ for my $c (@corpora)
 			"$name: group DDL replayed: pg_dump --data-only equals the source"
 		);
 
-		# 2. a snapshot; each service restored beside itself
+		# 2. a snapshot, then the same judged after each way back
 		my $snap = $node->safe_psql($src,
 			'SELECT snapshot_id FROM bac.snapshot()');
 		like($snap, qr/^\d{8}T/, "$name: snapshot of the group");
+
+		# (b) into an empty database (before (a) changes the source's OIDs)
+		my $empty = "${src}_empty";
+		$node->safe_psql('postgres',
+			"CREATE DATABASE $empty TEMPLATE template0 $c->{dbopts}");
+		$node->safe_psql($empty, 'CREATE EXTENSION pg_bac');
+		$node->safe_psql($empty, $c->{database_level}) if $c->{database_level};
+		($ok, $err) = run_sql($empty,
+			"SET client_min_messages = warning;\n"
+			  . "SELECT count(*) FROM bac.restore_group('$snap');");
+		ok($ok, "$name: (b) restore_group into an empty database") or diag($err);
+		compare_dumps(dump_db($empty, '--schema-only'), $schema_ref,
+			"$name: (b) into an empty database: pg_dump --schema-only equals $ref_note");
+		compare_dumps(dump_db($empty, '--data-only'), $data_at_start,
+			"$name: (b) into an empty database: pg_dump --data-only equals the source");
+
+		# bad input: the group's schemas exist there now, holding objects
+		($ok, $err) = run_sql($empty,
+			"SELECT count(*) FROM bac.restore_group('$snap');");
+		ok(!$ok, "$name: restore_group into a database that holds the group's schemas is refused");
+		like($err, qr/schemas of snapshot "\Q$snap\E" already exist in database "$empty" and hold objects/,
+			"$name: and the error names them");
+		compare_dumps(dump_db($empty, '--schema-only'), $schema_ref,
+			"$name: nothing changed");
+
+		# (d) the group exported as one script, loaded with psql
+		my $exported = "${src}_exported";
+		$node->safe_psql('postgres',
+			"CREATE DATABASE $exported TEMPLATE template0 $c->{dbopts}");
+		$node->safe_psql($exported, 'CREATE EXTENSION pg_bac');
+		$node->safe_psql($exported, $c->{database_level}) if $c->{database_level};
+		my ($script, $xerr);
+		$node->psql($src, "SELECT bac.export_group('$snap')",
+			stdout => \$script, stderr => \$xerr, on_error_stop => 1,
+			extra_params => [ '-XAt' ]);
+		is($xerr, '', "$name: (d) export_group");
+		($ok, $err) = run_sql($exported, "$script\n");
+		ok($ok, "$name: (d) the exported script loads with psql") or diag($err);
+		compare_dumps(dump_db($exported, '--schema-only'), $schema_ref,
+			"$name: (d) exported: pg_dump --schema-only equals $ref_note");
+		compare_dumps(dump_db($exported, '--data-only'), $data_at_start,
+			"$name: (d) exported: pg_dump --data-only equals the source");
+
+		# (a) in place
+		($ok, $err) = run_sql($src,
+			"SET client_min_messages = warning;\n"
+			  . "SELECT count(*) FROM bac.restore_group('$snap', keep_previous => false);");
+		ok($ok, "$name: (a) restore_group in place") or diag($err);
+		compare_dumps(dump_db($src, '--schema-only'), $schema_ref,
+			"$name: (a) in place: pg_dump --schema-only equals $ref_note");
+		compare_dumps(dump_db($src, '--data-only'), $data_at_start,
+			"$name: (a) in place: pg_dump --data-only equals the source");
+
+		# (c) each service beside itself
 		for my $s (@schemas)
 		{
 			($ok, $err) = run_sql($src,
@@ -203,8 +269,8 @@ for my $c (@corpora)
 			ok($ok, "$name: service $s restores with into_schema")
 			  or diag($err);
 		}
-		is(dump_db($src, '--schema-only'), $schema_at_start,
-			"$name: the source is unchanged");
+		compare_dumps(dump_db($src, '--schema-only'), $schema_ref,
+			"$name: (c) rolled back, the source is unchanged");
 	}
 }
 
