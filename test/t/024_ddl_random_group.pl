@@ -7,7 +7,11 @@
 # empty database (pre-data, the data, post-data); pg_dump --schema-only and
 # --data-only of the two databases must be identical.  Each schema is also
 # replayed alone beside itself under another name (schema_ddl, relocated),
-# which must run.
+# which must run.  Then every schema is registered as a service of one
+# group and snapshotted; restore_group into an empty database,
+# export_group loaded with psql into another, and restore_group in place
+# (extensions installed in a service's schema move with it) must each give
+# the same pg_dump as the source.
 #
 #   BAC_RANDOM_GROUP_SEEDS=1000 BAC_RANDOM_GROUP_SEED_START=1 (defaults 100 and 1)
 use strict;
@@ -27,7 +31,8 @@ my @extensions = qw(citext hstore ltree pgcrypto seg isn);
 
 my $node = PostgreSQL::Test::Cluster->new('random_group');
 $node->init;
-$node->append_conf('postgresql.conf', "fsync = off\nsynchronous_commit = off");
+$node->append_conf('postgresql.conf',
+	"fsync = off\nsynchronous_commit = off\nmax_locks_per_transaction = 1024");
 $node->start;
 
 my $tmp = PostgreSQL::Test::Utils::tempdir();
@@ -131,8 +136,44 @@ for (my $from = $first; $from < $first + $nseeds; $from += $batch)
 	}
 	is(join("\n", @bad), '', "each schema of seeds $from..$to replays alone under another name");
 
+	# the same judged through a snapshot of the group
+	my $schema_src = dump_db($src, '--schema-only');
+	my $data_src = sorted_sections($data);
+	$node->safe_psql($src, join('', map {
+		"SELECT bac.register_service('$_', service_group => 'batch');\n" } @schemas));
+	my $snap = $node->safe_psql($src, 'SELECT snapshot_id FROM bac.snapshot()');
+	my ($emp, $exp) = ("empty_$from", "exported_$from");
+	$node->safe_psql('postgres', "CREATE DATABASE $emp; CREATE DATABASE $exp");
+	$node->safe_psql($emp, 'CREATE EXTENSION pg_bac');
+	is(run_sql($emp, "SET client_min_messages = warning;\n"
+		  . "SELECT count(*) FROM bac.restore_group('$snap');\n"), '',
+		"seeds $from..$to: restore_group into an empty database");
+	compare_dumps(dump_db($emp, '--schema-only'), $schema_src,
+		"seeds $from..$to: restore_group into an empty database: pg_dump --schema-only identical");
+	compare_dumps(sorted_sections(dump_db($emp, '--data-only')), $data_src,
+		"seeds $from..$to: restore_group into an empty database: pg_dump --data-only identical");
+	my ($script, $xerr);
+	$node->psql($src, "SELECT bac.export_group('$snap')",
+		stdout => \$script, stderr => \$xerr, on_error_stop => 1,
+		extra_params => [ '-XAt' ]);
+	is($xerr, '', "seeds $from..$to: export_group");
+	$node->safe_psql($exp, 'CREATE EXTENSION pg_bac');
+	is(run_sql($exp, "$script\n", '-q'), '', "seeds $from..$to: the exported script loads");
+	compare_dumps(dump_db($exp, '--schema-only'), $schema_src,
+		"seeds $from..$to: exported: pg_dump --schema-only identical");
+	compare_dumps(sorted_sections(dump_db($exp, '--data-only')), $data_src,
+		"seeds $from..$to: exported: pg_dump --data-only identical");
+	is(run_sql($src, "SET client_min_messages = warning;\n"
+		  . "SELECT count(*) FROM bac.restore_group('$snap', keep_previous => false);\n"), '',
+		"seeds $from..$to: restore_group in place");
+	compare_dumps(dump_db($src, '--schema-only'), $schema_src,
+		"seeds $from..$to: in place: pg_dump --schema-only identical");
+	compare_dumps(sorted_sections(dump_db($src, '--data-only')), $data_src,
+		"seeds $from..$to: in place: pg_dump --data-only identical");
+
 	$ran += $to - $from + 1;
-	$node->safe_psql('postgres', "DROP DATABASE $src; DROP DATABASE $dst");
+	$node->safe_psql('postgres',
+		"DROP DATABASE $src; DROP DATABASE $dst; DROP DATABASE $emp; DROP DATABASE $exp");
 }
 note("random groups round-tripped: $ran (from $first)");
 is($ran, $nseeds, "$nseeds random groups round-tripped");
