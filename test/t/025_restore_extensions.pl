@@ -139,5 +139,15 @@ compare_dumps(dump_db('src', '--schema-only'), $before, 'nothing changed');
 	  . " SELECT geo.ST_X(at) FROM geo_copy.place; ROLLBACK;");
 is($ret, 0, 'into_schema works with it') or diag($err);
 
+# a database-level object on a service's type: named in a refusal, never
+# left dangling
+$node->safe_psql('src', 'CREATE CAST (shop.customer AS text) WITH INOUT');
+$before = dump_db('src', '--schema-only');
+($ret, $out, $err) = $node->psql('src',
+	"SELECT count(*) FROM bac.restore_group('$snap')");
+isnt($ret, 0, 'in place with a cast on a service\'s type: refused');
+like($err, qr/cast from shop\.customer to text/, 'the cast is named');
+compare_dumps(dump_db('src', '--schema-only'), $before, 'nothing changed');
+
 $node->stop;
 done_testing();
