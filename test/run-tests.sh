@@ -69,7 +69,7 @@ run_suite()
 	if (cd "$work" && as_pg "$@") >"$log" 2>&1; then
 		passed=$((passed + 1))
 		echo "ok: $name ($((SECONDS - t0)) s)"
-		grep -E "^(ok|not ok|# All|All [0-9]+ tests|Result:|Files=)|skipped" "$log" | tail -n 40
+		grep -E "^(ok|not ok|# All|All [0-9]+ tests|Result:|Files=)|skipped|# counts:" "$log" | tail -n 40
 	else
 		failed=$((failed + 1))
 		failures="$failures $name"

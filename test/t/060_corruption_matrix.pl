@@ -212,7 +212,7 @@ my $nfiles = scalar(keys %kinds);
 cmp_ok($cases, '>=', 70,
 	"corruption matrix: $cases cases ($nfiles files in 3 compressions x 5 damages, "
 	  . "+ 2 manifest forgeries each), each checked by verify, restore, restore_group, export and a state compare");
-note("corruption matrix: $cases cases");
+diag("counts: corruption matrix: $cases cases ($nfiles files x 5 damages + 2 manifest forgeries per compression)");
 
 $node->stop;
 done_testing();

@@ -417,7 +417,7 @@ sub refuses_to_read
 }
 
 cmp_ok($calls, '>=', 80, "hostile callers: $calls hostile calls, $links planted links");
-note("hostile callers: $calls calls, $links planted links");
+diag("counts: hostile callers: $calls hostile calls, $links planted links");
 
 $node->stop;
 done_testing();

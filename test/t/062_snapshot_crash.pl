@@ -219,7 +219,7 @@ cmp_ok($reached, '>=', $full ? 20 : 8,
 	"snapshot crash: $reached moments reached of " . scalar(@moments)
 	  . " ($crashed killed mid-snapshot, $completed finished first; "
 	  . join(', ', map { "$_ $by_target{$_}" } sort keys %by_target) . ")");
-note("snapshot crash: $reached moments, $crashed mid-snapshot");
+diag("counts: snapshot crash: $reached moments reached (" . join(", ", map { "$_ $by_target{$_}" } sort keys %by_target) . "), $crashed killed mid-snapshot");
 
 # the snapshot still works after all this
 my $last = $node->safe_psql($db, "SELECT snapshot_id FROM bac.snapshot($args)");
