@@ -11,7 +11,7 @@ use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(slurp spew db_state start_psql wait_for_pid wait_for_recovery
-  manifest_reseal);
+  manifest_reseal watch_install watch);
 
 # Whole file as bytes.
 sub slurp
@@ -99,11 +99,66 @@ sub wait_for_pid
 	return undef;
 }
 
-# After a crash the postmaster resets every backend: wait until a query
-# runs again.
+# A watcher polling inside the server every millisecond, in its own
+# database "bac_watch" (so the database under test is not changed): the
+# progress views are cluster-wide.
+sub watch_install
+{
+	my ($node) = @_;
+	$node->safe_psql('postgres', 'CREATE DATABASE bac_watch');
+	$node->safe_psql('bac_watch', q{
+CREATE FUNCTION watch(q text, k int, secs float8) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	seen text[] := '{}';
+	r record;
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	LOOP
+		-- statistics views are cached per transaction: refresh them
+		PERFORM pg_stat_clear_snapshot();
+		FOR r IN EXECUTE q LOOP
+			IF r.late THEN
+				RETURN 'missed ' || r.pid;
+			END IF;
+			IF r.key IS NOT NULL AND NOT r.key = ANY (seen) THEN
+				seen := seen || r.key;
+			END IF;
+			IF cardinality(seen) >= k THEN
+				RETURN r.pid::text;
+			END IF;
+		END LOOP;
+		IF clock_timestamp() - t0 > secs * interval '1 s' THEN
+			RETURN NULL;
+		END IF;
+		PERFORM pg_sleep(0.001);
+	END LOOP;
+END $$;});
+}
+
+# Run the watcher: $q returns rows (pid int, key text, late bool); returns
+# the pid of the row that made $k distinct keys, "missed <pid>" for a row
+# with late true, or undef after $secs seconds.
+sub watch
+{
+	my ($node, $q, $k, $secs) = @_;
+	(my $lit = $q) =~ s/'/''/g;
+	my $r = $node->safe_psql('bac_watch', "SELECT watch('$lit', $k, " . ($secs // 120) . ')');
+	return $r eq '' ? undef : $r;
+}
+
+# After a crash the postmaster resets every backend: wait until the
+# server log (from byte $offset, its size before the kill) says it is
+# ready again, then until a query runs.
 sub wait_for_recovery
 {
-	my ($node, $db) = @_;
+	my ($node, $db, $offset) = @_;
+	for (1 .. 1200)
+	{
+		last unless defined $offset;
+		my $log = slurp($node->logfile);
+		last if substr($log, $offset) =~ /terminated; reinitializing.*ready to accept connections/s;
+		usleep(50_000);
+	}
 	for (1 .. 1200)
 	{
 		my $ok = eval {

@@ -173,9 +173,10 @@ SELECT w.pid FROM pg_stat_activity w JOIN pg_stat_activity l ON l.pid = w.leader
 	}
 	elsif ($victim)
 	{
+		my $off = -s $node->logfile;
 		kill 'KILL', $victim;
 		$h->finish;
-		wait_for_recovery($node, $db);
+		wait_for_recovery($node, $db, $off);
 	}
 	else
 	{
