@@ -543,6 +543,12 @@ bac_verify_snapshot(PG_FUNCTION_ARGS)
 		manifest_ok = false;
 		detail = pstrdup("not a valid manifest");
 	}
+	if (m != NULL && manifest_ok && strcmp(m->snapshot_id, id) != 0)
+	{
+		/* a manifest copied from another snapshot: intact, but not ours */
+		manifest_ok = false;
+		detail = psprintf("names snapshot \"%s\", not this one", m->snapshot_id);
+	}
 	if (m != NULL)
 		BacCheckSnapshotPrivilege(m, "verify");
 	else if (!superuser())
