@@ -142,7 +142,13 @@ BacSnapshotDirectory(const char *snapshot_id)
 				 errhint("Use a snapshot_id listed by bac.snapshots().")));
 	archive = BacArchiveDirectory(true);
 	dir = psprintf("%s/%s", archive, snapshot_id);
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("snapshot \"%s\" is a symbolic link", snapshot_id),
+				 errdetail("pg_bac reads and writes only inside the archive directory and follows no link out of it."),
+				 errhint("Move the snapshot directory itself into the archive directory, or remove the link.")));
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("snapshot \"%s\" does not exist", snapshot_id),
@@ -180,8 +186,17 @@ ArchiveCleanStaleTempDirs(const char *archive)
 			continue;			/* ours, in use or cleaned by our caller */
 		{
 			char	   *path = psprintf("%s/%s", archive, de->d_name);
+			struct stat st;
 
-			if (!rmtree(path, true))
+			/* a link (or file) is removed itself, never what it points to */
+			if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+			{
+				if (unlink(path) != 0)
+					ereport(WARNING,
+							(errcode_for_file_access(),
+							 errmsg("could not remove stale temporary entry \"%s\": %m", path)));
+			}
+			else if (!rmtree(path, true))
 				ereport(WARNING,
 						(errcode_for_file_access(),
 						 errmsg("could not remove stale temporary directory \"%s\"", path)));
@@ -387,8 +402,16 @@ ArchiveListSnapshots(const char *archive)
 		size_t		len;
 		char	   *mtext;
 		BacManifest *m;
+		struct stat st;
 
 		CHECK_FOR_INTERRUPTS();
+		if (lstat(sdir, &st) != 0 || !S_ISDIR(st.st_mode))
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("skipping \"%s\": not a directory (a symbolic link is never followed)", sdir)));
+			continue;
+		}
 		mtext = BacReadWholeFile(path, "file", true, &len);
 		m = mtext ? BacParseManifest(sdir, mtext, true) : NULL;
 		if (m == NULL || strcmp(m->snapshot_id, id) != 0)
@@ -589,7 +612,15 @@ ArchiveRemoveSnapshotDir(const char *archive, const char *snapshot_id)
 {
 	char	   *from = psprintf("%s/%s", archive, snapshot_id);
 	char	   *to = psprintf("%s/%s%s.%d", archive, TEMP_PREFIX, snapshot_id, MyProcPid);
+	struct stat st;
 
+	/* never delete through a link: what it points to is not ours */
+	if (lstat(from, &st) != 0 || !S_ISDIR(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("snapshot \"%s\" is not a directory", snapshot_id),
+				 errdetail("pg_bac deletes only directories inside the archive directory and follows no link out of it."),
+				 errhint("Remove \"%s\" by hand.", from)));
 	if (rename(from, to) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
