@@ -319,9 +319,41 @@ BacReadWholeFile(const char *path, const char *what, bool missing_ok,
 }
 
 /*
+ * ArchiveOfThisDatabase
+ *		True if the snapshot was taken in the current database.  Schema
+ *		ownership proves nothing about a snapshot of another database (a
+ *		role may own a schema of the same name there).
+ */
+static bool
+ArchiveOfThisDatabase(BacManifest *m)
+{
+	return m->database != NULL &&
+		strcmp(m->database, get_database_name(MyDatabaseId)) == 0;
+}
+
+/*
+ * BacCheckSnapshotDatabase
+ *		Error unless the caller is a superuser or the snapshot was taken in
+ *		the current database.  Restore and export call this before they
+ *		check the ownership of a single service's schema.
+ */
+void
+BacCheckSnapshotDatabase(BacManifest *m, const char *action)
+{
+	if (!superuser() && !ArchiveOfThisDatabase(m))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s snapshot \"%s\"",
+						action, m->snapshot_id),
+				 errdetail("The snapshot was taken in another database; only a superuser may use it here."),
+				 errhint("Connect to the database the snapshot was taken in, or ask a superuser.")));
+}
+
+/*
  * ArchiveMaySeeSnapshot
  *		A superuser may act on every snapshot; another role only on
- *		snapshots whose every schema exists and is owned by it.
+ *		snapshots of the current database whose every schema exists and is
+ *		owned by it.
  */
 static bool
 ArchiveMaySeeSnapshot(BacManifest *m)
@@ -330,6 +362,8 @@ ArchiveMaySeeSnapshot(BacManifest *m)
 
 	if (superuser())
 		return true;
+	if (!ArchiveOfThisDatabase(m))
+		return false;
 	foreach(lc, m->services)
 	{
 		BacManifestService *s = lfirst(lc);
