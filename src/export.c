@@ -434,8 +434,9 @@ ExportCheckTarget(const char *target)
 
 /*
  * ExportCheckPrivilege
- *		Superuser, or owner of the service's schema as it exists now; a
- *		schema that no longer exists: superuser only.
+ *		Superuser, or, for a snapshot of this database, owner of the
+ *		service's schema as it exists now; a schema that no longer exists:
+ *		superuser only.
  */
 static void
 ExportCheckPrivilege(BacManifest *m, BacManifestService *svc)
@@ -444,6 +445,7 @@ ExportCheckPrivilege(BacManifest *m, BacManifestService *svc)
 
 	if (superuser())
 		return;
+	BacCheckSnapshotDatabase(m, "export");
 	nspoid = BacSchemaOid(svc->schema, true);
 	if (!OidIsValid(nspoid))
 		ereport(ERROR,

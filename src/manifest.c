@@ -972,8 +972,39 @@ BacManifestServiceFiles(BacManifestService *svc)
 /* --- checking files against the manifest --- */
 
 /*
+ * ManifestPathThroughLink
+ *		True if a directory on the way from the snapshot directory to the
+ *		file (relative path rel) is a symbolic link or not a directory: the
+ *		file would then be read from outside the archive directory.
+ */
+static bool
+ManifestPathThroughLink(const char *directory, const char *rel)
+{
+	char	   *path = psprintf("%s/%s", directory, rel);
+	char	   *p = path + strlen(directory) + 1;
+	bool		bad = false;
+
+	while ((p = strchr(p, '/')) != NULL)
+	{
+		struct stat st;
+
+		*p = '\0';
+		if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+			bad = true;
+		*p = '/';
+		if (bad)
+			break;
+		p++;
+	}
+	pfree(path);
+	return bad;
+}
+
+/*
  * ManifestVerifyOneFile
- *		Check one file of a snapshot against its manifest entry.
+ *		Check one file of a snapshot against its manifest entry.  The file
+ *		must be a regular file reached through real directories: no link
+ *		leads out of the snapshot directory.
  */
 static BacVerifyResult *
 ManifestVerifyOneFile(BacManifest *m, BacManifestFile *f)
@@ -985,6 +1016,12 @@ ManifestVerifyOneFile(BacManifest *m, BacManifestFile *f)
 	int64		bytes;
 
 	r->file = pstrdup(f->path);
+	if (ManifestPathThroughLink(m->directory, f->path))
+	{
+		r->ok = false;
+		r->detail = pstrdup("a directory on its path is a symbolic link or not a directory");
+		return r;
+	}
 	if (lstat(path, &st) != 0)
 	{
 		r->ok = false;

@@ -117,6 +117,7 @@ extern List *BacVerifyFiles(BacManifest *manifest, List *paths);
 extern void BacVerifyFilesOrError(BacManifest *manifest, List *paths);
 
 /* archive.c: who may act on a snapshot */
+extern void BacCheckSnapshotDatabase(BacManifest *manifest, const char *action);
 extern void BacCheckSnapshotPrivilege(BacManifest *manifest,
 									  const char *action);
 

@@ -100,13 +100,15 @@ RestoreParseMissingRoles(const char *value)
  * RestorePrepareServices
  *		For each service: the schema to restore into, the live schema now
  *		bearing its name (if any) and its owner, and the caller's privilege:
- *		owner of the live schema, or superuser to recreate a missing one.
+ *		owner of the live schema, or superuser to recreate a missing one;
+ *		only a superuser restores a snapshot of another database.
  */
 static void
 RestorePrepareServices(RestoreState *st)
 {
 	ListCell   *lc;
 
+	BacCheckSnapshotDatabase(st->manifest, "restore");
 	foreach(lc, st->services)
 	{
 		RestoreService *svc = lfirst(lc);
