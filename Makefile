@@ -59,6 +59,7 @@ demo:
 bench:
 	bash test/bench.sh
 
-# The long randomized variants (thousands of seeds); see test/stress.sh.
+# The long variants (crash moments, cancels, soak, fuzzing, thousands of
+# random seeds); see test/stress.sh.
 stress:
 	bash test/stress.sh
