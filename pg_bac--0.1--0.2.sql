@@ -304,3 +304,22 @@ REVOKE ALL ON FUNCTION bac.unschedule(pg_catalog.text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION bac.prune_schedule(pg_catalog.text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION bac.run_schedule(pg_catalog.text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION bac.schedule_job(pg_catalog.int8) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- export: pg_dump's -s, -a, -O, -x
+------------------------------------------------------------------------
+
+DROP FUNCTION bac.export(pg_catalog.text, pg_catalog.name, pg_catalog.name);
+CREATE FUNCTION bac.export(snapshot_id pg_catalog.text,
+                           service pg_catalog.name,
+                           as_schema pg_catalog.name DEFAULT NULL,
+                           schema_only pg_catalog.bool DEFAULT false,
+                           data_only pg_catalog.bool DEFAULT false,
+                           no_owner pg_catalog.bool DEFAULT false,
+                           no_privileges pg_catalog.bool DEFAULT false)
+RETURNS SETOF pg_catalog.text
+AS 'MODULE_PATHNAME', 'bac_export'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1000;
+COMMENT ON FUNCTION bac.export(pg_catalog.text, pg_catalog.name, pg_catalog.name, pg_catalog.bool, pg_catalog.bool, pg_catalog.bool, pg_catalog.bool)
+IS 'one service of a snapshot as a plain SQL script that psql loads into an empty database; schema_only, data_only, no_owner, no_privileges mean pg_dump''s -s, -a, -O, -x';
+REVOKE ALL ON FUNCTION bac.export(pg_catalog.text, pg_catalog.name, pg_catalog.name, pg_catalog.bool, pg_catalog.bool, pg_catalog.bool, pg_catalog.bool) FROM PUBLIC;
