@@ -323,3 +323,25 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1000;
 COMMENT ON FUNCTION bac.export(pg_catalog.text, pg_catalog.name, pg_catalog.name, pg_catalog.bool, pg_catalog.bool, pg_catalog.bool, pg_catalog.bool)
 IS 'one service of a snapshot as a plain SQL script that psql loads into an empty database; schema_only, data_only, no_owner, no_privileges mean pg_dump''s -s, -a, -O, -x';
 REVOKE ALL ON FUNCTION bac.export(pg_catalog.text, pg_catalog.name, pg_catalog.name, pg_catalog.bool, pg_catalog.bool, pg_catalog.bool, pg_catalog.bool) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- progress: running operations, from shared memory
+------------------------------------------------------------------------
+
+CREATE FUNCTION bac.progress_rows()
+RETURNS TABLE (pid pg_catalog.int4, database pg_catalog.text, operation pg_catalog.text,
+               snapshot_id pg_catalog.text, services pg_catalog.text, phase pg_catalog.text,
+               tables_done pg_catalog.int4, tables_total pg_catalog.int4,
+               bytes_done pg_catalog.int8, bytes_total pg_catalog.int8,
+               current_table pg_catalog.text, started_at pg_catalog.timestamptz,
+               updated_at pg_catalog.timestamptz)
+AS 'MODULE_PATHNAME', 'bac_progress_rows'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION bac.progress_rows()
+IS 'the running pg_bac operations, from shared memory (needs pg_bac in shared_preload_libraries)';
+
+CREATE VIEW bac.progress AS SELECT * FROM bac.progress_rows();
+COMMENT ON VIEW bac.progress IS 'one row per running pg_bac operation (snapshot, restore, export, verify) with its phase and counters';
+
+REVOKE ALL ON FUNCTION bac.progress_rows() FROM PUBLIC;
+REVOKE ALL ON bac.progress FROM PUBLIC;

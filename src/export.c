@@ -360,17 +360,31 @@ ExportScriptTables(const char *sql)
 }
 
 /*
- * ExportCopyStatement
- *		COPY <schema>.<table> (<columns>) FROM stdin; for one table.
+ * BacExportScriptTables
+ *		The tables a pre-data script creates, with their columns, for
+ *		BacExportCopyTarget (also used by plainscript.c).
  */
-static char *
-ExportCopyStatement(const char *schema, const char *table, List *tables)
+List *
+BacExportScriptTables(const char *pre_data)
+{
+	return ExportScriptTables(pre_data);
+}
+
+/*
+ * BacExportCopyTarget
+ *		"<schema>.<table> (<columns>)" for a COPY of one table's data
+ *		files: the stored columns in the order the data files hold them,
+ *		or no column list where they are unknown (tables is what
+ *		BacExportScriptTables returned).
+ */
+char *
+BacExportCopyTarget(const char *schema, const char *table, List *tables)
 {
 	ExportTableCols *t = ExportFindTable(tables, table);
 	StringInfoData s;
 
 	initStringInfo(&s);
-	appendStringInfo(&s, "COPY %s.%s ", quote_identifier(schema),
+	appendStringInfo(&s, "%s.%s", quote_identifier(schema),
 					 quote_identifier(table));
 	if (t != NULL && t->known)
 	{
@@ -388,7 +402,7 @@ ExportCopyStatement(const char *schema, const char *table, List *tables)
 		ListCell   *lc;
 		bool		first = true;
 
-		appendStringInfoChar(&s, '(');
+		appendStringInfoString(&s, " (");
 		foreach(lc, t->columns)
 		{
 			ExportColumn *col = lfirst(lc);
@@ -399,10 +413,20 @@ ExportCopyStatement(const char *schema, const char *table, List *tables)
 							 quote_identifier(col->name));
 			first = false;
 		}
-		appendStringInfoString(&s, ") ");
+		appendStringInfoChar(&s, ')');
 	}
-	appendStringInfoString(&s, "FROM stdin;\n");
 	return s.data;
+}
+
+/*
+ * ExportCopyStatement
+ *		COPY <schema>.<table> (<columns>) FROM stdin; for one table.
+ */
+static char *
+ExportCopyStatement(const char *schema, const char *table, List *tables)
+{
+	return psprintf("COPY %s FROM stdin;\n",
+					BacExportCopyTarget(schema, table, tables));
 }
 
 /*
