@@ -95,6 +95,7 @@
 #include "utils/timestamp.h"
 
 #include "manifest.h"
+#include "plainscript.h"
 
 /* a table bigger than twice this (in blocks) is copied in slices */
 #define BAC_SLICE_MIN_BLOCKS	4096
@@ -1054,6 +1055,7 @@ SnapWriteManifest(SnapState *st)
 		m->bytes += mt->bytes;
 	}
 	m->tables = st->ntables;
+	BacWritePlainScripts(m, st->tmpdir);
 	m->duration_us = GetCurrentTimestamp() - st->started;
 	text = BacManifestText(m);
 	BacWriteNewFile(psprintf("%s/%s", st->tmpdir, BAC_MANIFEST_NAME),

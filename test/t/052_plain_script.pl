@@ -40,7 +40,7 @@ is($ret, 0, 'the object zoo loads') or diag($err);
 $node->safe_psql('src', q{
 CREATE TABLE zoo.big (id int PRIMARY KEY, v int, note text) WITH (fillfactor = 10);
 INSERT INTO zoo.big SELECT g, g % 97, CASE WHEN g % 10 = 0 THEN NULL ELSE E'n\t' || g END
-  FROM generate_series(1, 100000) g;
+  FROM generate_series(1, 200000) g;
 CREATE EXTENSION pg_bac;
 SELECT bac.register_service('zoo');
 });
