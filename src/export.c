@@ -93,6 +93,7 @@
 #include "utils/builtins.h"
 
 #include "manifest.h"
+#include "progress.h"
 
 /* bytes read from a data file at a time */
 #define EXPORT_READ_CHUNK	65536
@@ -131,6 +132,8 @@ typedef struct ExportStep
 {
 	char	   *text;			/* lines to return, or NULL */
 	char	   *path;			/* absolute path of a data file, or NULL */
+	char	   *table;			/* its table (for bac.progress) */
+	bool		last;			/* the table's last data file */
 } ExportStep;
 
 /* what survives between calls */
@@ -151,6 +154,7 @@ typedef struct ExportState
 	StringInfoData buf;			/* bytes read but not yet returned */
 	int			buf_pos;		/* start of the next line in buf */
 	bool		eof;
+	bool		last;			/* the current file is its table's last */
 	int64		lines;
 } ExportState;
 
@@ -977,6 +981,9 @@ ExportPrepare(const char *snapshot_id, const char *service,
 				 errhint("Check the snapshot with bac.verify_snapshot().")));
 
 	/* size and SHA-256 of every file to be read, before the first line */
+	BacProgressBegin(BAC_PROGRESS_EXPORT, m->snapshot_id, svc->service);
+	BacProgressTotals(opt->schema_only ? 0 : list_length(svc->tables), -1);
+	BacProgressPhase("verifying");
 	if (opt->schema_only)
 		BacVerifyFilesOrError(m, list_make2(svc->pre_data, svc->post_data));
 	else
@@ -1010,6 +1017,8 @@ ExportPrepare(const char *snapshot_id, const char *service,
 			ExportStep *fs = palloc0(sizeof(ExportStep));
 
 			fs->path = psprintf("%s/%s", m->directory, (char *) lfirst(lf));
+			fs->table = t->name;
+			fs->last = (lnext(t->files, lf) == NULL);
 			st->steps = lappend(st->steps, fs);
 		}
 		ExportAddText(&st->steps, pstrdup("\\.\n"));
@@ -1023,6 +1032,7 @@ ExportPrepare(const char *snapshot_id, const char *service,
 	ExportAddText(&st->steps, ExportFilterScript(post, opt));
 	ExportAddText(&st->steps, pstrdup("\n--\n-- pg_bac export complete\n--\n"));
 	initStringInfo(&st->buf);
+	BacProgressPhase("streaming");
 	return st;
 }
 
@@ -1048,6 +1058,7 @@ static void
 ExportShutdown(Datum arg)
 {
 	ExportCloseReader((ExportState *) DatumGetPointer(arg));
+	BacProgressEnd();
 }
 
 /*
@@ -1133,6 +1144,8 @@ ExportNextLine(ExportState *st, MemoryContext keep)
 						 errdetail("A data file of a snapshot holds COPY text, which ends with a newline."),
 						 errhint("Check the snapshot with bac.verify_snapshot().")));
 			ExportCloseReader(st);
+			if (st->last)
+				BacProgressAdvance(1, 0);
 			continue;
 		}
 
@@ -1152,6 +1165,8 @@ ExportNextLine(ExportState *st, MemoryContext keep)
 				MemoryContext old = MemoryContextSwitchTo(keep);
 
 				st->path = step->path;
+				st->last = step->last;
+				BacProgressTable(step->table);
 				resetStringInfo(&st->buf);
 				st->buf_pos = 0;
 				st->eof = false;
@@ -1265,6 +1280,7 @@ bac_export(PG_FUNCTION_ARGS)
 		ExportCloseReader(st);
 		UnregisterExprContextCallback(rsinfo->econtext, ExportShutdown,
 									  PointerGetDatum(st));
+		BacProgressEnd();
 		SRF_RETURN_DONE(funcctx);
 	}
 	SRF_RETURN_NEXT(funcctx, CStringGetTextDatum(line));

@@ -92,6 +92,7 @@
 #include "utils/numeric.h"
 
 #include "manifest.h"
+#include "progress.h"
 
 /* --- checksums --- */
 
@@ -854,7 +855,9 @@ ManifestVerifyOneFile(BacManifest *m, BacManifestFile *f)
 		r->detail = pstrdup("not a regular file");
 		return r;
 	}
+	BacProgressTable(f->path);
 	BacSha256File(path, hex, &bytes);
+	BacProgressVerified(bytes);
 	if (bytes != f->bytes)
 		r->detail = psprintf("size %lld, manifest says %lld",
 							 (long long) bytes, (long long) f->bytes);

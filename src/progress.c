@@ -94,6 +94,8 @@ static int	progress_depth = 0; /* nesting of Begin/End */
 static SubTransactionId progress_subid = InvalidSubTransactionId;
 static bool progress_callbacks = false;
 
+static int64 progress_pending = 0;	/* bytes not yet published */
+
 static const char *const progress_op_names[] = {
 	"snapshot", "restore", "export", "verify"
 };
@@ -184,6 +186,7 @@ ProgressRelease(void)
 
 	progress_mine = NULL;
 	progress_depth = 0;
+	progress_pending = 0;
 	progress_subid = InvalidSubTransactionId;
 	if (slot == NULL)
 		return;
@@ -387,18 +390,65 @@ BacProgressTable(const char *table)
 
 /*
  * BacProgressAdvance
- *		tables more done, bytes more done.
+ *		tables more done, bytes more done.  Bytes alone are published
+ *		once BAC_PROGRESS_BYTES_STEP of them accumulated, or with a table.
+ *		Only the process that began the operation reports (parallel
+ *		workers do not).
  */
 void
 BacProgressAdvance(int tables, int64 bytes)
 {
+	ProgressSlot *slot = progress_mine;
+
+	if (slot == NULL || progress_depth > 1)
+		return;
+	progress_pending += bytes;
+	if (tables == 0 && progress_pending < BAC_PROGRESS_BYTES_STEP)
+		return;
+	SpinLockAcquire(&slot->mutex);
+	slot->tables_done += tables;
+	slot->bytes_done += progress_pending;
+	slot->updated_at = GetCurrentTimestamp();
+	SpinLockRelease(&slot->mutex);
+	progress_pending = 0;
+}
+
+/*
+ * BacProgressAddService
+ *		One more service the operation works on.
+ */
+void
+BacProgressAddService(const char *service)
+{
+	size_t		len;
+
 	if (progress_mine == NULL || progress_depth > 1)
 		return;
 	SpinLockAcquire(&progress_mine->mutex);
-	progress_mine->tables_done += tables;
-	progress_mine->bytes_done += bytes;
-	progress_mine->updated_at = GetCurrentTimestamp();
+	len = strlen(progress_mine->services);
+	if (len > 0 && len + 2 < sizeof(progress_mine->services))
+	{
+		progress_mine->services[len++] = ',';
+		progress_mine->services[len] = '\0';
+	}
+	ProgressSetText(progress_mine->services + len,
+					sizeof(progress_mine->services) - len, service);
 	SpinLockRelease(&progress_mine->mutex);
+}
+
+/*
+ * BacProgressVerified
+ *		A file checked by bac.verify_snapshot (only that operation counts
+ *		the files it checks: restore and export verify too, in their own
+ *		units).
+ */
+void
+BacProgressVerified(int64 bytes)
+{
+	if (progress_mine == NULL || progress_depth > 1 ||
+		progress_mine->op != BAC_PROGRESS_VERIFY)
+		return;
+	BacProgressAdvance(1, bytes);
 }
 
 /*

@@ -34,6 +34,8 @@ extern void BacProgressPhase(const char *phase);
 extern void BacProgressTotals(int tables_total, int64 bytes_total);
 extern void BacProgressTable(const char *table);
 extern void BacProgressAdvance(int tables, int64 bytes);
+extern void BacProgressAddService(const char *service);
+extern void BacProgressVerified(int64 bytes);
 extern void BacProgressEnd(void);
 
 #endif							/* BAC_PROGRESS_H */

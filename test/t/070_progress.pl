@@ -40,24 +40,39 @@ INSERT INTO big.t$i SELECT g, md5(g::text) || md5((g + 1)::text), repeat('x', 40
 $node->safe_psql($db, 'CHECKPOINT');
 is($node->safe_psql($db, 'SELECT count(*) FROM bac.progress'), '0', 'nothing runs: no row');
 
+my $tmp = PostgreSQL::Test::Utils::tempdir();
+
+# script NAME TEXT: a psql script file (IPC::Run feeds stdin only when
+# pumped, so the background sessions read files)
+sub script
+{
+	my ($name, $text) = @_;
+	open(my $fh, '>', "$tmp/$name.sql") or die;
+	print $fh $text;
+	close $fh;
+	return "$tmp/$name.sql";
+}
+
+my $watch_sql = script('watch', q{SELECT pid, operation, phase, tables_done, coalesce(tables_total, -1),
+         bytes_done, coalesce(bytes_total, -1), coalesce(current_table, ''),
+         coalesce(snapshot_id, ''), coalesce(services, '')
+  FROM bac.progress \watch 0.02
+});
+
 # watch SQL: run SQL in this session while another psql samples
 # bac.progress every 20 ms; returns the samples as [fields...]
 sub watch
 {
 	my ($sql) = @_;
-	my ($in, $out, $err) = (
-		q{SELECT pid, operation, phase, tables_done, coalesce(tables_total, -1),
-		         bytes_done, coalesce(bytes_total, -1), coalesce(current_table, ''),
-		         coalesce(snapshot_id, ''), coalesce(services, '')
-		  FROM bac.progress \watch 0.02
-}, '', '');
-	my $h = IPC::Run::start([ 'psql', '-X', '-At', '-F', '|', '-d', $node->connstr($db) ],
-		'<', \$in, '>', \$out, '2>', \$err);
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start([ 'psql', '-X', '-At', '-F', '|', '-d', $node->connstr($db), '-f', $watch_sql ],
+		'>', \$out, '2>', \$err);
 	sleep 1;					# the watcher runs
 	$node->safe_psql($db, $sql);
 	sleep 1;
 	$h->signal('TERM');
 	$h->finish;
+	diag($err) if $err ne '';
 	return [ map { [ split /\|/, $_, -1 ] } grep { /^\d+\|/ } split /\n/, $out ];
 }
 
@@ -106,17 +121,19 @@ ok((grep { $_->[1] eq 'export' } @$samples), 'export is shown');
 # ---- freed whatever the outcome: a snapshot waiting for a lock
 # start_blocked: a snapshot waiting for big.t3, which another session
 # holds; returns (harness, its pid)
-my ($lin, $lout, $lerr) = ("BEGIN; LOCK TABLE big.t3 IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n", '', '');
-my $locker = IPC::Run::start([ 'psql', '-X', '-At', '-d', $node->connstr($db) ],
-	'<', \$lin, '>', \$lout, '2>', \$lerr);
+my ($lout, $lerr) = ('', '');
+my $locker = IPC::Run::start([ 'psql', '-X', '-At', '-d', $node->connstr($db), '-f',
+		script('lock', "BEGIN; LOCK TABLE big.t3 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600);\n") ],
+	'>', \$lout, '2>', \$lerr);
 ok($node->poll_query_until($db, q{SELECT count(*) = 1 FROM pg_locks WHERE relation = 'big.t3'::regclass AND mode = 'AccessExclusiveLock' AND granted}),
 	'another session holds big.t3');
 
 sub start_blocked
 {
-	my ($sin, $sout, $serr) = ("SELECT snapshot_id FROM bac.snapshot('{big}');\n", '', '');
-	my $h = IPC::Run::start([ 'psql', '-X', '-At', '-d', $node->connstr($db) ],
-		'<', \$sin, '>', \$sout, '2>', \$serr);
+	my ($sout, $serr) = ('', '');
+	my $h = IPC::Run::start([ 'psql', '-X', '-At', '-d', $node->connstr($db), '-c',
+			"SELECT snapshot_id FROM bac.snapshot('{big}')" ],
+		'>', \$sout, '2>', \$serr);
 	$node->poll_query_until($db, q{SELECT count(*) = 1 FROM bac.progress WHERE operation = 'snapshot'})
 	  or die 'the snapshot does not show';
 	my $pid = $node->safe_psql($db, q{SELECT pid FROM bac.progress WHERE operation = 'snapshot'});
@@ -148,8 +165,7 @@ END$$;
 SELECT count(*) FROM bac.progress WHERE pid = pg_backend_pid();}),
 	'0', 'an error caught in the same session: no row');
 
-$lin .= "ROLLBACK;\n";
-$locker->finish;
+$locker->kill_kill;
 
 # ---- without preloading
 my $plain = PostgreSQL::Test::Cluster->new('not_preloaded');
