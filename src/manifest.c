@@ -100,6 +100,7 @@
 #include "utils/numeric.h"
 
 #include "manifest.h"
+#include "progress.h"
 
 /* --- checksums --- */
 
@@ -1034,7 +1035,9 @@ ManifestVerifyOneFile(BacManifest *m, BacManifestFile *f)
 		r->detail = pstrdup("not a regular file");
 		return r;
 	}
+	BacProgressTable(f->path);
 	BacSha256File(path, hex, &bytes);
+	BacProgressVerified(bytes);
 	if (bytes != f->bytes)
 		r->detail = psprintf("size %lld, manifest says %lld",
 							 (long long) bytes, (long long) f->bytes);

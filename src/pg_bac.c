@@ -25,6 +25,7 @@
 #include "utils/syscache.h"
 
 #include "pg_bac.h"
+#include "progress.h"
 
 PG_MODULE_MAGIC;
 
@@ -49,6 +50,8 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("bac");
+
+	BacProgressInit();
 }
 
 /*

@@ -295,4 +295,9 @@ extern char *BacCopySliceQuery(Relation rel, BlockNumber nblocks, int k,
 extern uint64 BacCopyIn(Oid relid, const char *path, BacCompression compression,
 						const char *encoding, bool freeze, bool *frozen);
 
+/* export.c: bac.export(), a snapshot's service as a plain SQL script */
+extern List *BacExportScriptTables(const char *pre_data);
+extern char *BacExportCopyTarget(const char *schema, const char *table,
+								 List *tables);
+
 #endif							/* PG_BAC_H */

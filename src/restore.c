@@ -53,6 +53,7 @@
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 
+#include "progress.h"
 #include "restore.h"
 
 /*
@@ -203,7 +204,7 @@ RestoreMoveAside(RestoreState *st)
 		RestoreSchemaCommand(psprintf("ALTER SCHEMA %s RENAME TO %s",
 									  quote_identifier(svc->ms->schema),
 									  quote_identifier(svc->aside)), true);
-		ereport(NOTICE,
+		ereport(DEBUG1,
 				(errmsg("schema %s moved aside as %s",
 						quote_identifier(svc->ms->schema),
 						quote_identifier(svc->aside))));
@@ -224,6 +225,7 @@ RestoreBuild(RestoreState *st)
 	ListCell   *lc;
 	bool		in_order = RestoreHasOrder(st);
 
+	BacProgressPhase("pre-data");
 	foreach(lc, st->services)
 	{
 		RestoreService *svc = lfirst(lc);
@@ -244,10 +246,13 @@ RestoreBuild(RestoreState *st)
 			RestoreRunScript(svc, "pre-data", svc->pre_sql, svc->pre_stmts,
 							 st->missing_roles);
 	}
+	BacProgressPhase("loading");
 	if (in_order)
 		RestoreRunInOrder(st, false);
 	foreach(lc, st->services)
 		RestoreLoadData(st->manifest, (RestoreService *) lfirst(lc));
+	BacProgressPhase("post-data");
+	BacProgressTable(NULL);
 	if (in_order)
 		RestoreRunInOrder(st, true);
 	foreach(lc, st->services)
@@ -257,7 +262,7 @@ RestoreBuild(RestoreState *st)
 		if (!in_order)
 			RestoreRunScript(svc, "post-data", svc->post_sql, svc->post_stmts,
 							 st->missing_roles);
-		ereport(NOTICE,
+		ereport(DEBUG1,
 				(errmsg("service \"%s\" restored into schema %s from snapshot \"%s\"",
 						svc->ms->service, quote_identifier(svc->target),
 						st->manifest->snapshot_id)));
@@ -284,7 +289,7 @@ RestoreComputeReport(RestoreState *st)
 	SetUserIdAndSecContext(save_userid, save_sec);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
-	ereport(NOTICE,
+	ereport(DEBUG1,
 			(errmsg("computed the consequences report in %.3f s",
 					INSTR_TIME_GET_DOUBLE(elapsed))));
 }
@@ -337,10 +342,13 @@ RestoreConclude(RestoreState *st)
 static void
 RestoreChanges(RestoreState *st)
 {
+	BacProgressPhase("moving aside");
 	if (st->into_schema == NULL)
 		RestoreMoveAside(st);
 	RestoreBuild(st);
+	BacProgressPhase("report");
 	RestoreComputeReport(st);
+	BacProgressPhase("concluding");
 	RestoreConclude(st);
 }
 
@@ -384,6 +392,81 @@ RestoreDryRun(RestoreState *st)
 }
 
 /*
+ * RestoreProgressTotals
+ *		The services, tables and bytes of data files the restore goes
+ *		through, for bac.progress.
+ */
+static void
+RestoreProgressTotals(RestoreState *st)
+{
+	ListCell   *lc;
+	ListCell   *lf;
+	int			tables = 0;
+	int64		bytes = 0;
+
+	foreach(lc, st->services)
+	{
+		BacManifestService *ms = ((RestoreService *) lfirst(lc))->ms;
+
+		BacProgressAddService(ms->service);
+		tables += list_length(ms->tables);
+	}
+	foreach(lf, st->manifest->files)
+	{
+		BacManifestFile *f = lfirst(lf);
+
+		foreach(lc, st->services)
+		{
+			BacManifestService *ms = ((RestoreService *) lfirst(lc))->ms;
+
+			if (strncmp(f->path, ms->directory, strlen(ms->directory)) == 0 &&
+				strncmp(f->path + strlen(ms->directory), "/data/", 6) == 0)
+				bytes += f->bytes;
+		}
+	}
+	BacProgressTotals(tables, bytes);
+}
+
+/*
+ * RestoreSummary
+ *		The one NOTICE of a restore: what was restored, from where, and
+ *		where the previous schemas are.
+ */
+static void
+RestoreSummary(RestoreState *st)
+{
+	ListCell   *lc;
+	ListCell   *lt;
+	StringInfoData names;
+	StringInfoData aside;
+	int			tables = 0;
+	int64		rows = 0;
+
+	initStringInfo(&names);
+	initStringInfo(&aside);
+	foreach(lc, st->services)
+	{
+		RestoreService *svc = lfirst(lc);
+
+		appendStringInfo(&names, "%s%s", names.len ? ", " : "",
+						 quote_identifier(svc->target));
+		if (svc->aside && st->keep_previous)
+			appendStringInfo(&aside, "%s%s", aside.len ? ", " : "",
+							 quote_identifier(svc->aside));
+		foreach(lt, svc->ms->tables)
+		{
+			tables++;
+			rows += ((BacManifestTable *) lfirst(lt))->rows;
+		}
+	}
+	ereport(NOTICE,
+			(errmsg("restored schema%s %s from snapshot \"%s\": %d tables, " INT64_FORMAT " rows",
+					list_length(st->services) > 1 ? "s" : "", names.data,
+					st->manifest->snapshot_id, tables, rows),
+			 aside.len ? errdetail("The previous contents are kept as %s.", aside.data) : 0));
+}
+
+/*
  * RestoreServices
  *		The restore proper; see the file header for the order of steps.  The
  *		caller is connected to SPI.
@@ -392,11 +475,16 @@ static void
 RestoreServices(RestoreState *st)
 {
 	RestorePrepareServices(st);
+	RestoreProgressTotals(st);
+	BacProgressPhase("verifying");
 	RestoreVerifyAndRead(st);
 	if (st->dry_run)
 		RestoreDryRun(st);
 	else
+	{
 		RestoreChanges(st);
+		RestoreSummary(st);
+	}
 }
 
 /*
@@ -420,6 +508,7 @@ RestoreBegin(RestoreState *st, const char *snapshot_id)
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	st->manifest = BacReadManifest(snapshot_id, BAC_MANIFEST_SAME_MAJOR);
+	BacProgressBegin(BAC_PROGRESS_RESTORE, st->manifest->snapshot_id, NULL);
 	return nestlevel;
 }
 
@@ -432,6 +521,7 @@ RestoreEnd(int nestlevel)
 {
 	AtEOXact_GUC(true, nestlevel);
 	SPI_finish();
+	BacProgressEnd();
 }
 
 /*

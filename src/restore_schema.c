@@ -27,6 +27,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 
+#include "progress.h"
 #include "restore.h"
 
 /*
@@ -318,6 +319,7 @@ RestoreLoadData(BacManifest *m, RestoreService *svc)
 					 errmsg("table \"%s\" of snapshot \"%s\" was not created by the pre-data script of service \"%s\"",
 							t->name, m->snapshot_id, svc->ms->service),
 					 errhint("The snapshot is inconsistent; check it with bac.verify_snapshot().")));
+		BacProgressTable(t->name);
 		INSTR_TIME_SET_CURRENT(start);
 		rows = 0;
 		frozen = true;
@@ -338,7 +340,8 @@ RestoreLoadData(BacManifest *m, RestoreService *svc)
 							t->name, m->snapshot_id, (unsigned long long) rows,
 							(long long) t->rows),
 					 errhint("Nothing was changed.  Restore from another snapshot.")));
-		ereport(NOTICE,
+		BacProgressAdvance(1, 0);
+		ereport(DEBUG1,
 				(errmsg("restored table %s.%s: %llu rows in %.3f s%s",
 						quote_identifier(svc->target), quote_identifier(t->name),
 						(unsigned long long) rows,

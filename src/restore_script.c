@@ -338,7 +338,7 @@ RestoreRunScript(RestoreService *svc, const char *section, const char *sql,
 	skipped = RestoreRunStatements(svc, section, sql, stmts, mr);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
-	ereport(NOTICE,
+	ereport(DEBUG1,
 			(errmsg("ran the %s script of service \"%s\": %d statements in %.3f s",
 					section, svc->ms->service, list_length(stmts) - skipped,
 					INSTR_TIME_GET_DOUBLE(elapsed))));

@@ -95,6 +95,8 @@
 #include "utils/timestamp.h"
 
 #include "manifest.h"
+#include "plainscript.h"
+#include "progress.h"
 
 /* a table bigger than twice this (in blocks) is copied in slices */
 #define BAC_SLICE_MIN_BLOCKS	4096
@@ -524,7 +526,9 @@ SnapTableDone(int table_index, void *arg)
 
 	BacReleaseRelationLocks(t->relid, st->preheld);
 	t->released = true;
-	ereport(NOTICE,
+	BacProgressTable(t->name);
+	BacProgressAdvance(1, 0);
+	ereport(DEBUG1,
 			(errmsg("snapshot: table %s.%s copied",
 					quote_identifier(s->schema), quote_identifier(t->name))));
 }
@@ -746,7 +750,7 @@ SnapCaptureDDL(SnapState *st)
 		char	   *sdir = psprintf("%s/%s", st->tmpdir, s->dir);
 
 		CHECK_FOR_INTERRUPTS();
-		ereport(NOTICE,
+		ereport(DEBUG1,
 				(errmsg("snapshot: capturing service \"%s\" (schema \"%s\")",
 						s->service, s->schema)));
 		s->ddl = list_nth(group->schemas, i++);
@@ -943,6 +947,21 @@ SnapTaskCompare(const void *a, const void *b)
 }
 
 /*
+ * SnapDataTables
+ *		How many of the tables have data to copy (for bac.progress).
+ */
+static int
+SnapDataTables(SnapState *st)
+{
+	int			i;
+	int			n = 0;
+
+	for (i = 0; i < st->ntables; i++)
+		n += st->tables[i].has_data ? 1 : 0;
+	return n;
+}
+
+/*
  * SnapCopyData
  *		Release the relations without data (done with since the DDL
  *		capture), then copy every task under the same active snapshot and
@@ -1065,6 +1084,7 @@ SnapWriteManifest(SnapState *st)
 		m->bytes += mt->bytes;
 	}
 	m->tables = st->ntables;
+	BacWritePlainScripts(m, st->tmpdir);
 	m->duration_us = GetCurrentTimestamp() - st->started;
 	text = BacManifestText(m);
 	BacWriteNewFile(psprintf("%s/%s", st->tmpdir, BAC_MANIFEST_NAME),
@@ -1152,6 +1172,7 @@ Datum
 bac_snapshot(PG_FUNCTION_ARGS)
 {
 	SnapState  *st = palloc0(sizeof(SnapState));
+	ListCell   *lc;
 
 	st->started = GetCurrentTimestamp();
 	st->manifest = palloc0(sizeof(BacManifest));
@@ -1160,14 +1181,23 @@ bac_snapshot(PG_FUNCTION_ARGS)
 	st->services = SnapResolveServices(PG_ARGISNULL(0) ? NULL :
 									   PG_GETARG_ARRAYTYPE_P(0));
 	st->archive = BacArchiveDirectory(true);
+	BacProgressBegin(BAC_PROGRESS_SNAPSHOT, NULL, NULL);
+	foreach(lc, st->services)
+		BacProgressAddService(((SnapService *) lfirst(lc))->service);
+	BacProgressPhase("locking");
 	SnapTakeInstant(st);
 	SnapMakeTempDir(st);
+	BacProgressSnapshotId(st->id);
 	PG_TRY();
 	{
 		SnapReadIdentity(st);
+		BacProgressPhase("capturing DDL");
 		SnapCaptureDDL(st);
 		SnapPlanTasks(st);
+		BacProgressTotals(SnapDataTables(st), -1);
+		BacProgressPhase("copying");
 		SnapCopyData(st);
+		BacProgressPhase("writing manifest");
 		SnapWriteManifest(st);
 		SnapPublish(st);
 	}
@@ -1187,5 +1217,10 @@ bac_snapshot(PG_FUNCTION_ARGS)
 	PopActiveSnapshot();
 	UnregisterSnapshot(st->snap);
 	SnapResultRow(st, (ReturnSetInfo *) fcinfo->resultinfo);
+	BacProgressEnd();
+	ereport(NOTICE,
+			(errmsg("snapshot written: %d services, %d tables, " INT64_FORMAT " rows",
+					list_length(st->services), st->manifest->tables,
+					st->manifest->rows)));
 	return (Datum) 0;
 }

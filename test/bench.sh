@@ -30,7 +30,7 @@ if [ "${1:-}" != --inner ]; then
 	# shellcheck source=test/demo-lib.sh
 	source "$root/test/demo-lib.sh"
 	BAC_PASS_ENV="BENCH_SCALE"
-	bac_outer "$root/test/bench.sh" bench time
+	bac_outer test/bench.sh bench time
 fi
 
 # ---- inner part: as the owner of the throw-away cluster
