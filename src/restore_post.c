@@ -2,8 +2,7 @@
  *
  * restore_post.c
  *		Faster post-data for a restore: foreign keys between restored tables
- *		trusted from the snapshot instead of checked row by row, and index
- *		builds given the memory their parallel workers need.
+ *		trusted from the snapshot instead of checked row by row.
  *
  * A foreign key of the post-data script whose referencing and referenced
  * tables both belong to the services being restored holds by construction:
@@ -37,19 +36,14 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "executor/spi.h"
-#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "pg_bac.h"
 #include "restore_post.h"
-
-/* memory for an index build: enough for two parallel workers and the leader */
-#define BAC_POST_MAINTENANCE_KB (128 * 1024)
 
 /*
  * BacPostForeignKey
@@ -183,24 +177,4 @@ BacPostRunForeignKey(RawStmt *raw, const char *one, List *restored)
 		pfree(sql);
 	}
 	return trusted;
-}
-
-/*
- * BacPostDataSettings
- *		Settings for the post-data script, in a new GUC nest level (returned,
- *		for AtEOXact_GUC): maintenance_work_mem raised to 128MB when lower,
- *		so that a large btree build gets its two parallel workers (each
- *		participant needs 32MB) inside the restore's transaction.
- */
-int
-BacPostDataSettings(void)
-{
-	int			nestlevel = NewGUCNestLevel();
-
-	if (maintenance_work_mem < BAC_POST_MAINTENANCE_KB)
-		(void) set_config_option("maintenance_work_mem",
-								 psprintf("%d", BAC_POST_MAINTENANCE_KB),
-								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-								 true, 0, false);
-	return nestlevel;
 }

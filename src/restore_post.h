@@ -19,6 +19,5 @@
 extern bool BacPostIsForeignKey(RawStmt *raw);
 extern bool BacPostRunForeignKey(RawStmt *raw, const char *one,
 								 List *restored);
-extern int	BacPostDataSettings(void);
 
 #endif							/* BAC_RESTORE_POST_H */
