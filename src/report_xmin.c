@@ -311,7 +311,7 @@ BacXminPrimaryKey(Relation rel, AttrNumber *cols, int max)
 
 /*
  * BacXminKeyJoin
- *		The join condition "n.k = o.k AND ..." over the primary keys of both
+ *		The join condition "bac_n.k = bac_o.k AND ..." over the primary keys of both
  *		tables, with built-in equality operators; NULL when the keys differ
  *		(other columns, or a type outside pg_catalog, whose operator a
  *		pg_catalog search_path cannot name).
@@ -342,7 +342,7 @@ BacXminKeyJoin(Relation cur, Relation new)
 			a->atttypid != b->atttypid ||
 			BacTypeNamespace(a->atttypid) != PG_CATALOG_NAMESPACE)
 			return NULL;
-		appendStringInfo(&cond, "%sn.%s OPERATOR(pg_catalog.=) o.%s",
+		appendStringInfo(&cond, "%sbac_n.%s OPERATOR(pg_catalog.=) bac_o.%s",
 						 i ? " AND " : "",
 						 quote_identifier(NameStr(b->attname)),
 						 quote_identifier(NameStr(a->attname)));
@@ -423,9 +423,10 @@ BacXminMatched(Relation cur, Relation new, const char *keyjoin,
 	arr = construct_array(elems, (int) ntids, TIDOID, sizeof(ItemPointerData),
 						  false, TYPALIGN_SHORT);
 	args[0] = PointerGetDatum(arr);
-	sql = psprintf("SELECT pg_catalog.count(*)::pg_catalog.int8 FROM %s.%s o JOIN %s.%s n ON %s"
-				   " WHERE o.ctid OPERATOR(pg_catalog.=) ANY ($1)"
-				   " AND o::pg_catalog.text OPERATOR(pg_catalog.=) n::pg_catalog.text",
+	/* ROW(x.*): a column named like the alias cannot capture it */
+	sql = psprintf("SELECT pg_catalog.count(*)::pg_catalog.int8 FROM %s.%s bac_o JOIN %s.%s bac_n ON %s"
+				   " WHERE bac_o.ctid OPERATOR(pg_catalog.=) ANY ($1)"
+				   " AND ROW(bac_o.*)::pg_catalog.text OPERATOR(pg_catalog.=) ROW(bac_n.*)::pg_catalog.text",
 				   quote_identifier(get_namespace_name(RelationGetNamespace(cur))),
 				   quote_identifier(RelationGetRelationName(cur)),
 				   quote_identifier(get_namespace_name(RelationGetNamespace(new))),
@@ -457,7 +458,7 @@ BacXminCountRows(Oid curid, Oid newid, int64 restored_rows,
 	Relation	new = table_open(newid, AccessShareLock);
 	HeapTuple	tup;
 	char	   *keyjoin = NULL;
-	bool		ok;
+	const char *why = NULL;
 	int64		kept = 0,
 				nnew = 0,
 				matched = 0;
@@ -465,19 +466,22 @@ BacXminCountRows(Oid curid, Oid newid, int64 restored_rows,
 	int64		limit;
 
 	/* the table is the one the snapshot saw: same columns, not moved in */
-	ok = cur->rd_rel->relam == HEAP_TABLE_AM_OID &&
-		BacXminSameColumns(cur, new);
-	if (ok)
+	if (cur->rd_rel->relam != HEAP_TABLE_AM_OID)
+		why = "not a heap table";
+	else if (!BacXminSameColumns(cur, new))
+		why = "its columns changed since the snapshot";
+	if (why == NULL)
 	{
 		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(curid));
 		if (!HeapTupleIsValid(tup))
 			elog(ERROR, "cache lookup failed for relation %u", curid);
-		ok = BacXminBefore(tup->t_data, ReadNextFullTransactionId(), snap_xmin);
+		if (!BacXminBefore(tup->t_data, ReadNextFullTransactionId(), snap_xmin))
+			why = "the table was created, moved or altered after the snapshot";
 		ReleaseSysCache(tup);
 	}
-	if (ok)
+	if (why == NULL)
 		keyjoin = BacXminKeyJoin(cur, new);
-	if (ok && restored_rows < 0)
+	if (why == NULL && restored_rows < 0)
 	{
 		bool		isnull;
 		char	   *sql = psprintf("SELECT pg_catalog.count(*)::pg_catalog.int8 FROM %s.%s",
@@ -495,23 +499,31 @@ BacXminCountRows(Oid curid, Oid newid, int64 restored_rows,
 	 * Without a common key the new rows could only be matched by hashing
 	 * the restored table: then only an unchanged table is cheap.
 	 */
-	if (ok)
+	if (why == NULL)
 	{
 		limit = keyjoin ? Max(10000, restored_rows / 5) : 0;
-		ok = BacXminScan(cur, snap_xmin, limit, &kept, &tids, &nnew);
+		if (!BacXminScan(cur, snap_xmin, limit, &kept, &tids, &nnew))
+			why = keyjoin ? "too many rows changed since the snapshot" :
+				"rows changed since the snapshot and there is no common primary key";
 	}
-	if (ok)
+	if (why == NULL)
 		matched = BacXminMatched(cur, new, keyjoin, tids, nnew);
-	if (ok && (kept + matched > restored_rows || matched > nnew))
-		ok = false;				/* not the snapshot's history after all */
-	if (ok)
+	if (why == NULL && (kept + matched > restored_rows || matched > nnew))
+		why = "the counts disagree with the snapshot's";
+	if (why == NULL)
 	{
 		*discarded = nnew - matched;
 		*back = restored_rows - kept - matched;
+		elog(DEBUG1, "report: rows of table %s compared with the snapshot by xmin: "
+			 INT64_FORMAT " older than it, " INT64_FORMAT " newer, " INT64_FORMAT " of these unchanged",
+			 quote_identifier(RelationGetRelationName(cur)), kept, nnew, matched);
 	}
+	else
+		elog(DEBUG1, "report: rows of table %s compared row by row: %s",
+			 quote_identifier(RelationGetRelationName(cur)), why);
 	if (tids)
 		pfree(tids);
 	table_close(new, AccessShareLock);
 	table_close(cur, AccessShareLock);
-	return ok;
+	return why == NULL;
 }
