@@ -74,8 +74,8 @@ sub oracle
 	{
 		push @lines, $node->safe_psql('postgres', qq{
 SELECT '$t ' ||
-  (SELECT count(*) FROM (SELECT o::text FROM $now.$t o EXCEPT ALL SELECT n::text FROM $restored.$t n) d) || ' ' ||
-  (SELECT count(*) FROM (SELECT n::text FROM $restored.$t n EXCEPT ALL SELECT o::text FROM $now.$t o) b)});
+  (SELECT count(*) FROM (SELECT ROW(o.*)::text FROM $now.$t o EXCEPT ALL SELECT ROW(n.*)::text FROM $restored.$t n) d) || ' ' ||
+  (SELECT count(*) FROM (SELECT ROW(n.*)::text FROM $restored.$t n EXCEPT ALL SELECT ROW(o.*)::text FROM $now.$t o) b)});
 	}
 	return join("\n", @lines);
 }
