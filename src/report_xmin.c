@@ -69,15 +69,21 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
-#include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "pg_bac.h"
+#include "manifest.h"
 #include "report_xmin.h"
+
+static bool BacXminUsable(BacManifest *m, FullTransactionId *snap_xmin,
+						  const char **why);
+
+/* what BacXminPrepare found out about the restore's snapshot */
+static bool xmin_usable = false;
+static FullTransactionId xmin_snap_xmin;
 
 /*
  * BacXminFull
@@ -119,35 +125,28 @@ BacXminBefore(HeapTupleHeader tup, FullTransactionId next,
 }
 
 /*
- * BacXminManifestTimeline
- *		The "timeline" of the manifest, or 0 when it has none (snapshots of
- *		older versions of pg_bac).
+ * BacXminPrepare
+ *		Called by a restore before its report: may the rows' xmins of this
+ *		database be compared with the txid snapshot of the manifest m?
+ *		BacXminCountRows refuses to count until this said yes.
  */
-static TimeLineID
-BacXminManifestTimeline(BacManifest *m)
+void
+BacXminPrepare(BacManifest *m)
 {
-	JsonbValue	key;
-	JsonbValue *v;
+	const char *why = NULL;
 
-	if (m->json == NULL)
-		return 0;
-	key.type = jbvString;
-	key.val.string.val = "timeline";
-	key.val.string.len = strlen("timeline");
-	v = findJsonbValueFromContainer(&m->json->root, JB_FOBJECT, &key);
-	if (v == NULL || v->type != jbvNumeric)
-		return 0;
-	return (TimeLineID) DatumGetInt64(DirectFunctionCall1(numeric_int8,
-														  NumericGetDatum(v->val.numeric)));
+	xmin_usable = BacXminUsable(m, &xmin_snap_xmin, &why);
+	if (!xmin_usable)
+		elog(DEBUG1, "report: rows compared row by row: %s", why);
 }
 
 /*
  * BacXminUsable
  *		May the rows' xmins of this database be compared with the snapshot's
  *		txid snapshot?  On success sets *snap_xmin; otherwise *why says why
- *		not (for a DEBUG message).
+ *		not.
  */
-bool
+static bool
 BacXminUsable(BacManifest *m, FullTransactionId *snap_xmin, const char **why)
 {
 	char		sysid[32];
@@ -175,7 +174,7 @@ BacXminUsable(BacManifest *m, FullTransactionId *snap_xmin, const char **why)
 		*why = "the snapshot was taken on a standby";
 		return false;
 	}
-	tli = BacXminManifestTimeline(m);
+	tli = m->timeline;
 	if (RecoveryInProgress() ||
 		(tli != 0 && tli != GetWALInsertionTimeLine()) ||
 		(tli == 0 && GetWALInsertionTimeLine() != 1))
@@ -446,14 +445,15 @@ BacXminMatched(Relation cur, Relation new, const char *keyjoin,
  *		Rows of the current table curid the restore discards and rows of the
  *		restored table newid (restored_rows rows, -1 if unknown) it brings
  *		back, by the method of the file header.  Returns false, leaving the
- *		counts alone, when the method does not apply to this pair of tables;
- *		the caller then compares every row.  The caller is connected to SPI
- *		and has checked BacXminUsable.
+ *		counts alone, when the method does not apply (to this pair of tables,
+ *		or to the snapshot BacXminPrepare was given); the caller then compares
+ *		every row.  The caller is connected to SPI.
  */
 bool
-BacXminCountRows(Oid curid, Oid newid, int64 restored_rows,
-				 FullTransactionId snap_xmin, int64 *discarded, int64 *back)
+BacXminCountRows(Oid curid, Oid newid, int64 restored_rows, int64 *discarded,
+				 int64 *back)
 {
+	FullTransactionId snap_xmin = xmin_snap_xmin;
 	Relation	cur = table_open(curid, AccessShareLock);
 	Relation	new = table_open(newid, AccessShareLock);
 	HeapTuple	tup;
@@ -466,7 +466,9 @@ BacXminCountRows(Oid curid, Oid newid, int64 restored_rows,
 	int64		limit;
 
 	/* the table is the one the snapshot saw: same columns, not moved in */
-	if (cur->rd_rel->relam != HEAP_TABLE_AM_OID)
+	if (!xmin_usable)
+		why = "the snapshot is not of this database's history";
+	else if (cur->rd_rel->relam != HEAP_TABLE_AM_OID)
 		why = "not a heap table";
 	else if (!BacXminSameColumns(cur, new))
 		why = "its columns changed since the snapshot";

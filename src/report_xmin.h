@@ -16,13 +16,11 @@
 
 #include "access/transam.h"
 
-#include "pg_bac.h"
+#include "manifest.h"
 
-extern bool BacXminUsable(BacManifest *m, FullTransactionId *snap_xmin,
-						  const char **why);
+extern void BacXminPrepare(BacManifest *m);
 extern bool BacXminCountRows(Oid curid, Oid newid, int64 restored_rows,
-							 FullTransactionId snap_xmin, int64 *discarded,
-							 int64 *back);
+							 int64 *discarded, int64 *back);
 extern Oid	BacTypeNamespace(Oid typid);
 
 #endif							/* BAC_REPORT_XMIN_H */
