@@ -359,7 +359,8 @@ static bool
 BacXminScan(Relation rel, FullTransactionId snap_xmin, int64 limit,
 			int64 *kept, ItemPointerData **tids, int64 *ntids)
 {
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	/* what an SPI query of the report would see (a new snapshot in READ COMMITTED) */
+	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
 	TableScanDesc scan;
 	HeapTuple	tup;
 	FullTransactionId next = ReadNextFullTransactionId();
@@ -431,7 +432,7 @@ BacXminMatched(Relation cur, Relation new, const char *keyjoin,
 				   quote_identifier(get_namespace_name(RelationGetNamespace(new))),
 				   quote_identifier(RelationGetRelationName(new)),
 				   keyjoin);
-	ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0);
+	ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not compare changed rows: %s", sql);
 	matched = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
@@ -490,7 +491,7 @@ BacXminCountRows(Oid curid, Oid newid, int64 restored_rows, int64 *discarded,
 								   quote_identifier(get_namespace_name(RelationGetNamespace(new))),
 								   quote_identifier(RelationGetRelationName(new)));
 
-		if (SPI_execute(sql, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		if (SPI_execute(sql, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "count query failed: %s", sql);
 		restored_rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 													SPI_tuptable->tupdesc, 1,

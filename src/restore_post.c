@@ -58,7 +58,8 @@ BacPostForeignKey(RawStmt *raw)
 	AlterTableCmd *cmd;
 	Constraint *con;
 
-	if (raw == NULL || !IsA(raw->stmt, AlterTableStmt))
+	/* its text must end where the statement does, to append NOT VALID */
+	if (raw == NULL || raw->stmt_len <= 0 || !IsA(raw->stmt, AlterTableStmt))
 		return NULL;
 	at = (AlterTableStmt *) raw->stmt;
 	if (at->objtype != OBJECT_TABLE || list_length(at->cmds) != 1)
