@@ -166,6 +166,9 @@ BacPostRunForeignKey(RawStmt *raw, const char *one, List *restored)
 	table_close(conrel, RowExclusiveLock);
 	CommandCounterIncrement();
 
+	elog(DEBUG1, "foreign key %s of the post-data script %s",
+		 quote_identifier(def->conname),
+		 trusted ? "trusted from the snapshot" : "validated");
 	if (!trusted)
 	{
 		sql = psprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s",

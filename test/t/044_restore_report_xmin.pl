@@ -1,6 +1,7 @@
 # test/t/044_restore_report_xmin.pl: the consequences report counts the
 # rows a restore discards and brings back from the rows' xmin exactly as
-# a comparison of every row would.
+# a comparison of every row would; foreign keys between restored tables
+# are trusted, others validated, NOT VALID ones left so.
 #
 # A snapshot is taken, then the tables change in every way that matters to
 # the count: updates, updates to the same values (new row versions, same
@@ -37,6 +38,17 @@ INSERT INTO xm.t_moved SELECT g, 'm' || g FROM generate_series(1, 100) g;
 CREATE SCHEMA other;
 CREATE TABLE other.t_moved (id int CONSTRAINT other_moved_pkey PRIMARY KEY, v text);
 INSERT INTO other.t_moved SELECT g, 'other' || g FROM generate_series(51, 150) g;
+CREATE TABLE xm.parent (id int PRIMARY KEY);
+INSERT INTO xm.parent SELECT g FROM generate_series(1, 10) g;
+CREATE TABLE xm.child (id int PRIMARY KEY, parent_id int REFERENCES xm.parent);
+INSERT INTO xm.child SELECT g, 1 + g % 10 FROM generate_series(1, 50) g;
+CREATE TABLE other.ref (id int PRIMARY KEY);
+INSERT INTO other.ref VALUES (1), (2);
+CREATE TABLE xm.ext_child (id int PRIMARY KEY,
+	ref_id int CONSTRAINT ext_child_ref_fkey REFERENCES other.ref);
+INSERT INTO xm.ext_child VALUES (1, 1), (2, 2);
+ALTER TABLE xm.child ADD CONSTRAINT child_parent_loose_fkey
+	FOREIGN KEY (parent_id) REFERENCES xm.parent NOT VALID;
 SELECT bac.register_service('xm');
 });
 my $snap = $node->safe_psql('postgres', q{SELECT snapshot_id FROM bac.snapshot('{xm}')});
@@ -87,7 +99,7 @@ sub counts
 	my @lines;
 	for my $l (split /\n/, $out)
 	{
-		next unless $l =~ /^(\S+)\|table \S+: (\d+) rows discarded .*, (\d+) rows brought back/;
+		next unless $l =~ /^(t_\w+)\|table \S+: (\d+) rows discarded .*, (\d+) rows brought back/;
 		push @lines, "$1 $2 $3";
 	}
 	return join("\n", sort @lines);
@@ -98,8 +110,8 @@ sub ways
 {
 	my ($err) = @_;
 	my %w;
-	$w{$1} = 'xmin' while $err =~ /rows of table (\S+) compared with the snapshot by xmin/g;
-	$w{$1} = 'rows' while $err =~ /rows of table (\S+) compared row by row/g;
+	$w{$1} = 'xmin' while $err =~ /rows of table (t_\w+) compared with the snapshot by xmin/g;
+	$w{$1} = 'rows' while $err =~ /rows of table (t_\w+) compared row by row/g;
 	return join(' ', map { "$_=$w{$_}" } sort keys %w);
 }
 
@@ -118,6 +130,18 @@ like($out, qr/^t_pk\|table t_pk: 25 rows discarded .*, 17 rows brought back/m,
 	't_pk: 10 changed + 12 inserted + 3 from a subtransaction discarded, 10 + 7 deleted brought back');
 like($out, qr/^t_same\|table t_same: 0 rows discarded .*, 0 rows brought back/m,
 	't_same: nothing discarded or brought back');
+
+# foreign keys: between restored tables trusted, to another schema
+# validated, NOT VALID at the source left NOT VALID
+like($err, qr/foreign key child_parent_id_fkey of the post-data script trusted from the snapshot/,
+	'the foreign key between two restored tables is trusted');
+like($err, qr/foreign key ext_child_ref_fkey of the post-data script validated/,
+	'the foreign key to a table of another schema is validated');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(conname || '=' || convalidated, ' ' ORDER BY conname) FROM pg_constraint
+ WHERE contype = 'f' AND connamespace = 'xm_copy'::regnamespace}),
+	'child_parent_id_fkey=true child_parent_loose_fkey=false ext_child_ref_fkey=true',
+	'the restored foreign keys are valid as at the source');
 
 # 2. in place, the current schema kept aside
 ($ret, $out, $err) = $node->psql('postgres', qq{
