@@ -58,8 +58,7 @@ BacPostForeignKey(RawStmt *raw)
 	AlterTableCmd *cmd;
 	Constraint *con;
 
-	/* its text must end where the statement does, to append NOT VALID */
-	if (raw == NULL || raw->stmt_len <= 0 || !IsA(raw->stmt, AlterTableStmt))
+	if (raw == NULL || !IsA(raw->stmt, AlterTableStmt))
 		return NULL;
 	at = (AlterTableStmt *) raw->stmt;
 	if (at->objtype != OBJECT_TABLE || list_length(at->cmds) != 1)
@@ -76,13 +75,45 @@ BacPostForeignKey(RawStmt *raw)
 }
 
 /*
+ * BacPostStatementText
+ *		The text of one statement (one, as the script runner cut it out: the
+ *		last statement of a script runs to the end of the script) without
+ *		trailing semicolons and blanks, ready for " NOT VALID"; NULL when a
+ *		comment or another semicolon could follow the statement.
+ */
+static char *
+BacPostStatementText(const char *one)
+{
+	char	   *text = pstrdup(one);
+	int			len = strlen(text);
+
+	while (len > 0 && (text[len - 1] == ';' || isspace((unsigned char) text[len - 1])))
+		text[--len] = '\0';
+	if (strstr(text, "--") || strstr(text, "/*") || strchr(text, ';'))
+	{
+		pfree(text);
+		return NULL;
+	}
+	return text;
+}
+
+/*
  * BacPostIsForeignKey
- *		Is the statement a foreign key BacPostRunForeignKey can add?
+ *		Is the statement (parse tree raw, text one) a foreign key
+ *		BacPostRunForeignKey can add?
  */
 bool
-BacPostIsForeignKey(RawStmt *raw)
+BacPostIsForeignKey(RawStmt *raw, const char *one)
 {
-	return BacPostForeignKey(raw) != NULL;
+	char	   *text;
+
+	if (BacPostForeignKey(raw) == NULL)
+		return false;
+	text = BacPostStatementText(one);
+	if (text == NULL)
+		return false;
+	pfree(text);
+	return true;
 }
 
 /*
@@ -121,8 +152,8 @@ BacPostTrustable(Form_pg_constraint con, List *restored)
 
 /*
  * BacPostRunForeignKey
- *		Run the foreign key statement one (whose parse tree is raw, see
- *		BacPostIsForeignKey) as NOT VALID, then mark the constraint valid
+ *		Run the foreign key statement one (whose parse tree is raw, checked
+ *		by BacPostIsForeignKey) as NOT VALID, then mark the constraint valid
  *		when BacPostTrustable allows it, or validate it with ALTER TABLE
  *		VALIDATE CONSTRAINT.  Returns true when it was trusted.  The caller
  *		is connected to SPI and has set search_path for the script.
@@ -142,7 +173,7 @@ BacPostRunForeignKey(RawStmt *raw, const char *one, List *restored)
 	bool		trusted;
 
 	Assert(def != NULL);
-	sql = psprintf("%s NOT VALID", one);
+	sql = psprintf("%s NOT VALID", BacPostStatementText(one));
 	ret = SPI_execute(sql, false, 0);
 	if (ret < 0)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));

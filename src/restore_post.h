@@ -16,7 +16,7 @@
 #include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 
-extern bool BacPostIsForeignKey(RawStmt *raw);
+extern bool BacPostIsForeignKey(RawStmt *raw, const char *one);
 extern bool BacPostRunForeignKey(RawStmt *raw, const char *one,
 								 List *restored);
 

@@ -376,7 +376,7 @@ RestoreRunScript(RestoreService *svc, const char *section, const char *sql,
 			pfree(one);
 			continue;
 		}
-		if (strcmp(section, "post-data") == 0 && BacPostIsForeignKey(raw))
+		if (strcmp(section, "post-data") == 0 && BacPostIsForeignKey(raw, one))
 		{
 			/* a foreign key between restored tables is trusted */
 			(void) BacPostRunForeignKey(raw, one,
