@@ -45,6 +45,8 @@
  *	  "wal_lsn": "0/3000148",	(pg_current_wal_lsn(), on a standby
  *								 pg_last_wal_replay_lsn())
  *	  "in_recovery": false,
+ *	  "timeline": 1,	(of the WAL at the instant; 0 on a standby, absent
+ *						 in snapshots of pg_bac before 0.2)
  *	  "compression": "none" | "zstd" | "lz4",
  *	  "workers": 2,
  *	  "duration_us": 123456,
@@ -517,6 +519,10 @@ ManifestHeaderFields(JsonbContainer *root, BacManifest *m, bool *ok)
 	m->bytes = ManifestInt(root, "bytes", ok);
 	v = ManifestGet(root, "in_recovery");
 	m->in_recovery = (v != NULL && v->type == jbvBool && v->val.boolean);
+	v = ManifestGet(root, "timeline");
+	m->timeline = (v != NULL && v->type == jbvNumeric) ?
+		(uint32) DatumGetInt64(DirectFunctionCall1(numeric_int8,
+												   NumericGetDatum(v->val.numeric))) : 0;
 	if (*ok && m->format != PG_BAC_ARCHIVE_FORMAT)
 		*ok = false;
 	if (*ok && !BacCompressionKnown(compression, &m->compression))
@@ -795,6 +801,7 @@ ManifestWriteHeader(StringInfo mf, BacManifest *m)
 	ManifestJsonField(mf, ",\n", "txid_snapshot", m->txid_snapshot);
 	ManifestJsonField(mf, ",\n", "wal_lsn", m->wal_lsn);
 	appendStringInfo(mf, ",\n\"in_recovery\": %s", m->in_recovery ? "true" : "false");
+	appendStringInfo(mf, ",\n\"timeline\": %u", m->timeline);
 	ManifestJsonField(mf, ",\n", "compression", BacCompressionName(m->compression));
 	appendStringInfo(mf, ",\n\"workers\": %d,\n\"duration_us\": " INT64_FORMAT ",\n",
 					 m->workers, m->duration_us);

@@ -69,6 +69,8 @@ typedef struct BacManifest
 	char	   *txid_snapshot;	/* pg_current_snapshot() of the instant */
 	char	   *wal_lsn;
 	bool		in_recovery;
+	uint32		timeline;		/* WAL timeline at the instant, 0 if not
+								 * recorded (older snapshots, standbys) */
 	char	   *system_identifier;
 	char	   *server_version;
 	int			server_version_num;

@@ -54,6 +54,7 @@
 #include "utils/syscache.h"
 
 #include "progress.h"
+#include "report_xmin.h"
 #include "restore.h"
 
 /*
@@ -155,11 +156,20 @@ RestoreVerifyAndRead(RestoreState *st)
 {
 	List	   *paths = NIL;
 	ListCell   *lc;
+	instr_time	start,
+				elapsed;
 
+	INSTR_TIME_SET_CURRENT(start);
 	foreach(lc, st->services)
 		paths = list_concat(paths,
 							BacManifestServiceFiles(((RestoreService *) lfirst(lc))->ms));
 	BacVerifyFilesOrError(st->manifest, paths);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	ereport(NOTICE,
+			(errmsg("verified %d files of snapshot \"%s\" in %.3f s",
+					list_length(paths), st->manifest->snapshot_id,
+					INSTR_TIME_GET_DOUBLE(elapsed))));
 	foreach(lc, st->services)
 		RestoreReadScripts(st, (RestoreService *) lfirst(lc));
 	RestoreCheckRoles(st);
@@ -285,6 +295,7 @@ RestoreComputeReport(RestoreState *st)
 	INSTR_TIME_SET_CURRENT(start);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	RestoreBecomeAdmin();
+	BacXminPrepare(st->manifest);
 	st->broken = RestoreReport(st->services, st->ts, st->desc);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	INSTR_TIME_SET_CURRENT(elapsed);

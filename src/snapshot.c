@@ -704,6 +704,7 @@ SnapReadIdentity(SnapState *st)
 	m->label = st->label;
 	m->consistent_at = pstrdup(timestamptz_to_str(st->consistent_at));
 	m->in_recovery = RecoveryInProgress();
+	m->timeline = m->in_recovery ? 0 : GetWALInsertionTimeLine();
 	m->compression = st->compression;
 	m->workers = st->workers;
 }
