@@ -25,6 +25,7 @@
 #include "utils/syscache.h"
 
 #include "pg_bac.h"
+#include "pitr.h"
 
 PG_MODULE_MAGIC;
 
@@ -49,6 +50,8 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("bac");
+
+	BacArchiverInit();
 }
 
 /*
