@@ -99,7 +99,7 @@ BEGIN
 							THEN (SELECT n.nspname::pg_catalog.text FROM pg_catalog.pg_namespace n
 								   WHERE n.oid = c.objid)
 							ELSE c.schema_name END AS sch,
-					   c.command_tag || ' ' || pg_catalog.coalesce(c.object_identity, '') AS obj
+					   c.command_tag || ' ' || COALESCE(c.object_identity, '') AS obj
 				  FROM pg_catalog.pg_event_trigger_ddl_commands() c) o
 		 WHERE o.sch IN (SELECT s.schema_name::pg_catalog.text FROM bac.service s);
 	ELSIF TG_EVENT = 'sql_drop' THEN

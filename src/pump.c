@@ -34,6 +34,8 @@
 #include "replication/slot.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/varlena.h"
 #include "utils/xid8.h"
 #include "utils/inval.h"
 #include "utils/pg_lsn.h"
@@ -74,6 +76,38 @@ pump_require_superuser(const char *fn)
 }
 
 /*
+ * pump_require_plugin_allowed
+ *		Servers that have output_plugin_libraries (a list of the libraries
+ *		allowed as output plugins) must name pg_bac in it: the operator
+ *		decides, pg_bac does not work around it.
+ */
+static void
+pump_require_plugin_allowed(void)
+{
+	const char *setting = GetConfigOption("output_plugin_libraries", true, false);
+	char	   *copy;
+	List	   *names;
+	ListCell   *lc;
+
+	if (setting == NULL)
+		return;
+	copy = pstrdup(setting);
+	if (!SplitIdentifierString(copy, ',', &names))
+		return;					/* the server reports a malformed list */
+	foreach(lc, names)
+	{
+		if (strcmp(lfirst(lc), BAC_PITR_PLUGIN) == 0)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("pg_bac is not allowed as an output plugin on this server"),
+			 errdetail("output_plugin_libraries is \"%s\"; the change archive is decoded by pg_bac's own output plugin.",
+					   setting),
+			 errhint("Add pg_bac to output_plugin_libraries in postgresql.conf and reload.")));
+}
+
+/*
  * pump_require_logical
  *		A clear error when wal_level is below logical.
  */
@@ -91,6 +125,7 @@ pump_require_logical(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the change archive cannot be used during recovery"),
 				 errhint("Enable it on the primary.")));
+	pump_require_plugin_allowed();
 }
 
 /*
@@ -214,6 +249,9 @@ pump_round(Oid dboid, const char *end_reason, int64 *transactions)
 							slot),
 					 errhint("Raise max_slot_wal_keep_size, run bac.disable_pitr() and bac.enable_pitr(), then take a snapshot.")));
 		}
+		else if (end_reason == NULL &&
+				 MyReplicationSlot->data.confirmed_flush >= GetFlushRecPtr(NULL))
+			 /* no new WAL: no decoding context, no log lines */ ;
 		else
 		{
 			pump_decode(&ps);

@@ -57,7 +57,7 @@ typedef struct RplRel
 {
 	Oid			relid;			/* hash key: relid at decoding time */
 	BacChangeRel *desc;			/* NULL: not described yet */
-	Relation	target;			/* NULL: not a replayed schema */
+	Oid			target;			/* InvalidOid: not a replayed schema */
 	AttrNumber *attmap;			/* archive column -> target attnum */
 } RplRel;
 
@@ -71,7 +71,6 @@ typedef struct RplState
 	BacReplayTarget *target;
 	BacChangesState archive;
 	HTAB	   *rels;			/* RplRel by decode-time relid */
-	List	   *opened;			/* Relations opened, to close at the end */
 	MemoryContext change_cxt;	/* reset after each change */
 	bool		in_window;		/* past the window's start record */
 	bool		applying;		/* inside a transaction being applied */
@@ -142,12 +141,12 @@ rpl_describe(RplState *st, BacChangeRel *desc)
 	bool		found;
 	char	   *into = rpl_target_schema(st, desc->schema);
 	Oid			relid;
+	Relation	rel;
 	int			i;
-	MemoryContext old;
 
 	r = hash_search(st->rels, &desc->relid, HASH_ENTER, &found);
 	r->desc = desc;
-	r->target = NULL;
+	r->target = InvalidOid;
 	if (into == NULL)
 		return;
 	relid = get_relname_relid(desc->table, BacSchemaOid(into, false));
@@ -158,17 +157,14 @@ rpl_describe(RplState *st, BacChangeRel *desc)
 						desc->schema, desc->table, desc->table, into),
 				 errdetail("The table was created after the base snapshot without a DDL barrier."),
 				 errhint("Take a snapshot after the change of the schema and restore from it.")));
-	r->target = table_open(relid, RowExclusiveLock);
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	st->opened = lappend(st->opened, r->target);
-	MemoryContextSwitchTo(old);
+	rel = table_open(relid, RowExclusiveLock);
 	r->attmap = palloc(sizeof(AttrNumber) * (desc->natts + 1));
 	for (i = 0; i < desc->natts; i++)
 	{
-		AttrNumber	attno = attnameAttNum(r->target, desc->attnames[i], false);
+		AttrNumber	attno = attnameAttNum(rel, desc->attnames[i], false);
 
 		if (attno <= 0 ||
-			TupleDescAttr(RelationGetDescr(r->target), attno - 1)->atttypid != desc->atttypes[i])
+			TupleDescAttr(RelationGetDescr(rel), attno - 1)->atttypid != desc->atttypes[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("cannot replay changes of table \"%s.%s\": column \"%s\" of type %s does not match",
@@ -178,8 +174,8 @@ rpl_describe(RplState *st, BacChangeRel *desc)
 					 errhint("Take a snapshot after the change of the schema and restore from it.")));
 		r->attmap[i] = attno;
 	}
-	table_close(r->target, NoLock);
-	r->target = table_open(relid, NoLock);
+	table_close(rel, NoLock);
+	r->target = relid;
 }
 
 /*
@@ -195,7 +191,7 @@ rpl_rel(RplState *st, Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("change archive has a change of relation %u before its descriptor", relid)));
-	return r->target ? r : NULL;
+	return OidIsValid(r->target) ? r : NULL;
 }
 
 /*
@@ -271,6 +267,7 @@ static void
 rpl_apply_change(RplState *st, BacChangeRecord *rec)
 {
 	RplRel	   *r = rpl_rel(st, rec->relid);
+	Relation	rel;
 	EState	   *estate;
 	ResultRelInfo *rri;
 	RangeTblEntry *rte;
@@ -284,17 +281,18 @@ rpl_apply_change(RplState *st, BacChangeRecord *rec)
 
 	if (r == NULL)
 		return;
-	desc = RelationGetDescr(r->target);
+	rel = table_open(r->target, RowExclusiveLock);
+	desc = RelationGetDescr(rel);
 	estate = CreateExecutorState();
 	rte = makeNode(RangeTblEntry);
 	rte->rtekind = RTE_RELATION;
-	rte->relid = RelationGetRelid(r->target);
-	rte->relkind = r->target->rd_rel->relkind;
+	rte->relid = r->target;
+	rte->relkind = rel->rd_rel->relkind;
 	rte->rellockmode = RowExclusiveLock;
 	ExecInitRangeTable(estate, list_make1(rte));
 	estate->es_output_cid = GetCurrentCommandId(true);
 	rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, r->target, 1, NULL, 0);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
 	AfterTriggerBeginQuery();
 	remote = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
@@ -309,17 +307,17 @@ rpl_apply_change(RplState *st, BacChangeRecord *rec)
 		BacChangeTuple *key = rec->has_old ? &rec->old : &rec->new;
 
 		search = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
-		local = table_slot_create(r->target, &estate->es_tupleTable);
+		local = table_slot_create(rel, &estate->es_tupleTable);
 		rpl_fill_slot(r, key, search, NULL);
-		idx = RelationGetReplicaIndex(r->target);
+		idx = RelationGetReplicaIndex(rel);
 		if (OidIsValid(idx))
-			found = RelationFindReplTupleByIndex(r->target, idx, LockTupleExclusive,
+			found = RelationFindReplTupleByIndex(rel, idx, LockTupleExclusive,
 												 search, local);
 		else
 		{
 			if (desc->constr && desc->constr->has_generated_stored)
 				ExecComputeStoredGenerated(rri, estate, search, CMD_INSERT);
-			found = RelationFindReplTupleSeq(r->target, LockTupleExclusive,
+			found = RelationFindReplTupleSeq(rel, LockTupleExclusive,
 											 search, local);
 		}
 		if (!found)
@@ -327,8 +325,8 @@ rpl_apply_change(RplState *st, BacChangeRecord *rec)
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("cannot replay %s of a row of table \"%s.%s\": the row is not there",
 							rec->type == BAC_REC_UPDATE ? "an update" : "a delete",
-							RelationGetNamespace(r->target) ? get_namespace_name(RelationGetNamespace(r->target)) : "?",
-							RelationGetRelationName(r->target)),
+							get_namespace_name(RelationGetNamespace(rel)),
+							RelationGetRelationName(rel)),
 					 errdetail("Key: %s; transaction committed at %s (LSN %X/%X).",
 							   rpl_key_text(r, key),
 							   timestamptz_to_str(st->txn.commit_time),
@@ -348,6 +346,7 @@ rpl_apply_change(RplState *st, BacChangeRecord *rec)
 	ExecCloseIndices(rri);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	FreeExecutorState(estate);
+	table_close(rel, NoLock);
 	CommandCounterIncrement();
 	st->result->changes++;
 }
@@ -372,8 +371,8 @@ rpl_truncate(RplState *st, BacChangeRecord *rec)
 		if (r == NULL)
 			continue;
 		appendStringInfo(&sql, "%s%s", n++ ? ", " : "",
-						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(r->target)),
-													RelationGetRelationName(r->target)));
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(r->target)),
+													get_rel_name(r->target)));
 	}
 	if (n == 0)
 		return;
@@ -574,8 +573,6 @@ BacReplay(const char *base_txid_snapshot, XLogRecPtr base_lsn,
 			break;
 	}
 	AtEOXact_GUC(true, nestlevel);
-	foreach(lc, st.opened)
-		table_close(lfirst(lc), NoLock);
 }
 
 /*
