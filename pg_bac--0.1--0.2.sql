@@ -143,3 +143,17 @@ REVOKE ALL ON FUNCTION bac.pitr_pump() FROM PUBLIC;
 REVOKE ALL ON FUNCTION bac.pitr_state() FROM PUBLIC;
 REVOKE ALL ON FUNCTION bac.pitr_replay(pg_catalog.text, pg_catalog.name, pg_catalog.name, pg_catalog.pg_lsn, pg_catalog.timestamptz, pg_catalog.text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION bac.ddl_barrier() FROM PUBLIC;
+
+CREATE FUNCTION bac.pitr_transactions(OUT xid pg_catalog.xid8,
+                                      OUT commit_lsn pg_catalog.pg_lsn,
+                                      OUT commit_at pg_catalog.timestamptz,
+                                      OUT changes pg_catalog.int8,
+                                      OUT barriers pg_catalog.int4,
+                                      OUT schemas pg_catalog.text,
+                                      OUT segment pg_catalog.text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bac_pitr_transactions'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION bac.pitr_transactions()
+IS 'every transaction of this database''s change archive, in commit order (superuser)';
+REVOKE ALL ON FUNCTION bac.pitr_transactions() FROM PUBLIC;
