@@ -74,6 +74,7 @@ typedef struct RplState
 	MemoryContext change_cxt;	/* reset after each change */
 	bool		in_window;		/* past the window's start record */
 	bool		applying;		/* inside a transaction being applied */
+	int64		changes_before; /* result->changes at its begin */
 	BacChangeRecord txn;		/* its begin record */
 	BacReplayResult *result;
 } RplState;
@@ -450,9 +451,10 @@ rpl_record(RplState *st, BacChangeRecord *rec)
 				return false;
 			st->applying = rpl_wanted(st, rec);
 			st->txn = *rec;
+			st->changes_before = st->result->changes;
 			return true;
 		case BAC_REC_COMMIT:
-			if (st->applying)
+			if (st->applying && st->result->changes > st->changes_before)
 			{
 				st->result->transactions++;
 				st->result->last_commit_lsn = rec->commit_lsn;
