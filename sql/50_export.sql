@@ -134,6 +134,23 @@ END$$;
 SELECT pg_temp.try($$SELECT count(*) FROM bac.export(current_setting('regress.snap'), 'ex_shop')$$);
 
 --
+-- another archive format version: export says what restore says
+--
+SELECT pg_read_file('pg_bac/' || current_setting('regress.snap') || '/manifest.json') AS manifest \gset
+SET regress.manifest = :'manifest';
+DO $$BEGIN
+	EXECUTE pg_catalog.format('COPY (SELECT l FROM pg_catalog.unnest(%L::pg_catalog.text[])'
+		' WITH ORDINALITY AS u(l, n) ORDER BY n)'
+		' TO %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')',
+		pg_catalog.regexp_split_to_array(pg_catalog.rtrim(pg_catalog.replace(
+			current_setting('regress.manifest'), '"format": 1,', '"format": 2,'), E'\n'), E'\n'),
+		current_setting('data_directory') || '/pg_bac/' || current_setting('regress.snap')
+		|| '/manifest.json');
+END$$;
+SELECT pg_temp.try($$SELECT count(*) FROM bac.export(current_setting('regress.snap'), 'ex_shop')$$);
+SELECT pg_temp.try($$SELECT count(*) FROM bac.restore(current_setting('regress.snap'), 'ex_shop', dry_run => true)$$);
+
+--
 -- a snapshot of a schema that is gone: superuser only
 --
 SELECT bac.drop_snapshot(current_setting('regress.snap'));

@@ -1,70 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * archive.c
- *		The archive directory: where it is, snapshot directories and their
- *		manifests, checksums, and the catalogue functions bac.snapshots(),
+ *		The archive directory: where it is, snapshot ids, temporary
+ *		directories and their cleanup, fsync, the whole-file reader, who may
+ *		act on a snapshot, and the catalogue functions bac.snapshots(),
  *		bac.verify_snapshot(), bac.drop_snapshot(), bac.prune_snapshots().
  *
- * Archive format v1 (the contract with restore and export)
- * ---------------------------------------------------------
- *
- *	<archive>/<snapshot_id>/manifest.json
- *	<archive>/<snapshot_id>/<dir>/pre-data.sql
- *	<archive>/<snapshot_id>/<dir>/data/NNN.copy[.zst|.lz4]
- *	<archive>/<snapshot_id>/<dir>/data/NNN.K.copy[.zst|.lz4]	(slice K)
- *	<archive>/<snapshot_id>/<dir>/post-data.sql
- *
- * <snapshot_id> is the UTC instant of the snapshot, "20261121T061500.123456Z"
- * (so ids sort by time).  <dir> is the schema name when it is made of
- * [a-z0-9_] only, else "schema-N" (N = position in "services"): schema
- * names never become path components unchecked.  NNN is the 1-based
- * position of the table in the load order.  A table copied in slices (TID
- * ranges, for parallelism) has several files, to be loaded in list order;
- * each is complete COPY text, so loading them one after the other (or
- * concatenating them, after decompression) gives the table.  Data files are
- * COPY text format (default delimiter, NULL \N), columns in attnum order
- * without generated columns (what "COPY table FROM" expects), compressed as
- * a whole zstd or lz4 frame when the snapshot is compressed.  Directories
- * are 0700, files 0600.
- *
- * manifest.json is written last, then the directory is renamed from
- * ".tmp-<snapshot_id>.<pid>" to <snapshot_id>.  It is one JSON object:
- *
- *	{
- *	  "format": 1,
- *	  "extension_version": "0.1",
- *	  "server_version": "15.20 ...", "server_version_num": 150020,
- *	  "system_identifier": "7301...",	(text: it does not fit a double)
- *	  "database": "app", "encoding": "UTF8",	(of the COPY files)
- *	  "snapshot_id": "20261121T061500.123456Z",
- *	  "label": "nightly" | null,
- *	  "consistent_at": "2026-11-21 06:15:00.123456+00",	(timestamptz text)
- *	  "txid_snapshot": "1001:1005:1002,1003",	(pg_current_snapshot())
- *	  "wal_lsn": "0/3000148",	(pg_current_wal_lsn(), on a standby
- *								 pg_last_wal_replay_lsn())
- *	  "in_recovery": false,
- *	  "compression": "none" | "zstd" | "lz4",
- *	  "workers": 2,
- *	  "duration_us": 123456,
- *	  "tables": 7, "rows": 12345, "bytes": 678901,	(totals; bytes on disk)
- *	  "services": [
- *		{ "service": "orders", "schema": "orders", "directory": "orders",
- *		  "owner": "orders_team" | null, "service_group": "shop" | null,
- *		  "pre_data": "orders/pre-data.sql",
- *		  "post_data": "orders/post-data.sql",
- *		  "extensions": ["pgcrypto"], "uncaptured": ["..."],
- *		  "tables": [
- *			{ "table": "order", "rows": 10, "bytes": 200, "raw_bytes": 400,
- *			  "files": ["orders/data/001.copy"] } ] } ],
- *	  "links": [ ...rows of bac.links at the instant, as JSON objects... ],
- *	  "files": [ { "file": "orders/pre-data.sql", "bytes": 123,
- *				   "sha256": "<64 hex>" }, ... ],	(every file but the
- *													 manifest)
- *	  "manifest_checksum": "<64 hex>"
- *	}
- *
- * The last line of the file is "manifest_checksum": the SHA-256 of every
- * byte of the file before that line, so a damaged manifest is detected too.
+ * The archive format (the files of a snapshot and its manifest.json) is
+ * documented at the top of src/manifest.c.
  *
  * Copyright (c) 2026, pg_bac developers
  *
@@ -96,11 +39,12 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
-#include "pg_bac.h"
+#include "manifest.h"
 
-#define MANIFEST_NAME		"manifest.json"
-#define MANIFEST_MAX_SIZE	(256 * 1024 * 1024)
+#define BAC_WHOLE_FILE_MAX_SIZE	(256 * 1024 * 1024)
 #define TEMP_PREFIX			".tmp-"
+
+static void ArchiveCleanStaleTempDirs(const char *archive);
 
 /*
  * BacArchiveDirectory
@@ -148,7 +92,7 @@ BacArchiveDirectory(bool create)
 				 errdetail("bac.archive_directory must name a directory."),
 				 errhint("Change bac.archive_directory.")));
 	if (create)
-		BacCleanStaleTempDirs(path);
+		ArchiveCleanStaleTempDirs(path);
 	return path;
 }
 
@@ -208,13 +152,13 @@ BacSnapshotDirectory(const char *snapshot_id)
 }
 
 /*
- * BacCleanStaleTempDirs
+ * ArchiveCleanStaleTempDirs
  *		Remove ".tmp-<id>.<pid>" directories whose backend is gone: leftovers
  *		of a crash or of a server stop in the middle of a snapshot.  A live
  *		backend's temporary directory is left alone.
  */
-void
-BacCleanStaleTempDirs(const char *archive)
+static void
+ArchiveCleanStaleTempDirs(const char *archive)
 {
 	DIR		   *dir;
 	struct dirent *de;
@@ -266,132 +210,55 @@ BacFsyncPath(const char *path, bool isdir)
 }
 
 /*
- * BacSha256Hex
- *		Hex text of a 32-byte digest.
+ * BacMakeDir
+ *		mkdir 0700 or error.
  */
-static void
-BacSha256Hex(const uint8 *digest, char *hex)
+void
+BacMakeDir(const char *path)
 {
-	static const char digits[] = "0123456789abcdef";
-	int			i;
-
-	for (i = 0; i < 32; i++)
-	{
-		hex[2 * i] = digits[digest[i] >> 4];
-		hex[2 * i + 1] = digits[digest[i] & 0xf];
-	}
-	hex[64] = '\0';
+	if (mkdir(path, S_IRWXU) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", path),
+				 errdetail("Snapshots are written under bac.archive_directory."),
+				 errhint("Check that the archive directory is writable by the server and not full.")));
 }
 
 /*
- * BacSha256Text
- *		SHA-256 of a buffer, as hex.
+ * BacWriteNewFile
+ *		Create a file 0600, write a buffer, fsync it.
  */
 void
-BacSha256Text(const char *data, size_t len, char *hex)
+BacWriteNewFile(const char *path, const char *data, size_t len)
 {
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-	uint8		digest[32];
+	int			fd = OpenTransientFilePerm(path, O_CREAT | O_EXCL | O_WRONLY | PG_BINARY,
+										   S_IRUSR | S_IWUSR);
 
-	if (pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
-		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
-	BacSha256Hex(digest, hex);
-}
-
-/*
- * BacSha256File
- *		SHA-256 (hex) and size of a file.
- */
-void
-BacSha256File(const char *path, char *hex, int64 *bytes)
-{
-	pg_cryptohash_ctx *ctx;
-	uint8		digest[32];
-	char	   *buf;
-	int			fd;
-	ssize_t		n;
-	int64		total = 0;
-
-	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", path)));
-	ctx = pg_cryptohash_create(PG_SHA256);
-	if (pg_cryptohash_init(ctx) < 0)
-		elog(ERROR, "could not initialize SHA-256: %s", pg_cryptohash_error(ctx));
-	buf = palloc(BLCKSZ * 16);
-	while ((n = read(fd, buf, BLCKSZ * 16)) > 0)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (pg_cryptohash_update(ctx, (uint8 *) buf, n) < 0)
-			elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-		total += n;
-	}
-	if (n < 0)
+				 errmsg("could not create file \"%s\": %m", path)));
+	BacWriteAll(fd, path, data, len);
+	if (pg_fsync(fd) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not read file \"%s\": %m", path)));
-	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
-	CloseTransientFile(fd);
-	pfree(buf);
-	BacSha256Hex(digest, hex);
-	if (bytes)
-		*bytes = total;
-}
-
-/*
- * BacCompressionName
- *		The name of a compression method, as the manifest records it.
- */
-const char *
-BacCompressionName(BacCompression c)
-{
-	switch (c)
-	{
-		case BAC_COMPRESSION_ZSTD:
-			return "zstd";
-		case BAC_COMPRESSION_LZ4:
-			return "lz4";
-		default:
-			return "none";
-	}
-}
-
-/*
- * BacCompressionFromName
- *		The compression method of a name (NULL = none); an unknown name is a
- *		user error.
- */
-BacCompression
-BacCompressionFromName(const char *name)
-{
-	if (name == NULL || strcmp(name, "none") == 0)
-		return BAC_COMPRESSION_NONE;
-	if (strcmp(name, "zstd") == 0)
-		return BAC_COMPRESSION_ZSTD;
-	if (strcmp(name, "lz4") == 0)
-		return BAC_COMPRESSION_LZ4;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown compression \"%s\"", name),
-			 errdetail("pg_bac compresses data files with zstd or lz4, or not at all."),
-			 errhint("Valid values are \"none\", \"zstd\" and \"lz4\".")));
-	return BAC_COMPRESSION_NONE;	/* keep compiler quiet */
+				 errmsg("could not fsync file \"%s\": %m", path)));
+	if (CloseTransientFile(fd) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close file \"%s\": %m", path)));
 }
 
 /*
  * BacReadWholeFile
- *		Read a small file into a NUL-terminated palloc'd buffer; NULL if it
- *		does not exist and missing_ok.
+ *		Read a small file of a snapshot (the manifest, a script) into a
+ *		NUL-terminated palloc'd buffer, its length in *len when len is not
+ *		NULL; NULL if it does not exist and missing_ok.  what names the file
+ *		in messages ("file", "snapshot script").
  */
-static char *
-BacReadWholeFile(const char *path, size_t *len, bool missing_ok)
+char *
+BacReadWholeFile(const char *path, const char *what, bool missing_ok,
+				 size_t *len)
 {
 	int			fd;
 	struct stat st;
@@ -405,528 +272,44 @@ BacReadWholeFile(const char *path, size_t *len, bool missing_ok)
 			return NULL;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", path)));
+				 errmsg("could not open %s \"%s\": %m", what, path)));
 	}
 	if (fstat(fd, &st) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not stat file \"%s\": %m", path)));
-	if (st.st_size > MANIFEST_MAX_SIZE)
+				 errmsg("could not stat %s \"%s\": %m", what, path)));
+	if (st.st_size > BAC_WHOLE_FILE_MAX_SIZE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("file \"%s\" is too large", path)));
+				 errmsg("%s \"%s\" is too large", what, path)));
 	buf = palloc(st.st_size + 1);
 	while (done < (size_t) st.st_size)
 	{
 		ssize_t		n = read(fd, buf + done, st.st_size - done);
 
+		CHECK_FOR_INTERRUPTS();
 		if (n < 0)
 			ereport(ERROR,
 					(errcode_for_file_access(),
-					 errmsg("could not read file \"%s\": %m", path)));
+					 errmsg("could not read %s \"%s\": %m", what, path)));
 		if (n == 0)
 			break;
 		done += n;
 	}
 	CloseTransientFile(fd);
 	buf[done] = '\0';
-	*len = done;
+	if (len)
+		*len = done;
 	return buf;
 }
 
 /*
- * BacManifestChecksumOk
- *		Check the manifest's last line, "manifest_checksum": SHA-256 of all
- *		bytes before that line.  Sets *detail when it does not match.
- */
-static bool
-BacManifestChecksumOk(const char *text, size_t len, char **detail)
-{
-	const char *key = "\"manifest_checksum\": \"";
-	const char *line = NULL;
-	const char *p;
-	char		hex[65];
-
-	/* the last occurrence at the start of a line */
-	for (p = text; (p = strstr(p, key)) != NULL; p++)
-	{
-		if (p > text && p[-1] == '\n')
-			line = p;
-	}
-	if (line == NULL || (size_t) (line - text) + strlen(key) + 64 > len)
-	{
-		*detail = pstrdup("manifest checksum line missing");
-		return false;
-	}
-	BacSha256Text(text, line - text, hex);
-	if (strncmp(line + strlen(key), hex, 64) != 0)
-	{
-		*detail = psprintf("manifest checksum mismatch: computed %s", hex);
-		return false;
-	}
-	return true;
-}
-
-/* --- reading the manifest's JSON --- */
-
-/*
- * Jget
- *		Value of a key of a JSON object, or NULL when missing.
- */
-static JsonbValue *
-Jget(JsonbContainer *obj, const char *key)
-{
-	if (obj == NULL || !JsonContainerIsObject(obj))
-		return NULL;
-	return getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
-}
-
-/*
- * Jstr
- *		String value of a key; NULL for JSON null; *ok = false when missing
- *		or of another type (unless optional).
- */
-static char *
-Jstr(JsonbContainer *obj, const char *key, bool optional, bool *ok)
-{
-	JsonbValue *v = Jget(obj, key);
-
-	if (v == NULL || v->type == jbvNull)
-	{
-		if (!optional)
-			*ok = false;
-		return NULL;
-	}
-	if (v->type != jbvString)
-	{
-		*ok = false;
-		return NULL;
-	}
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
-
-/*
- * Jint
- *		Integer value of a key; *ok = false when missing or not a number.
- */
-static int64
-Jint(JsonbContainer *obj, const char *key, bool *ok)
-{
-	JsonbValue *v = Jget(obj, key);
-
-	if (v == NULL || v->type != jbvNumeric)
-	{
-		*ok = false;
-		return 0;
-	}
-	return DatumGetInt64(DirectFunctionCall1(numeric_int8,
-											 NumericGetDatum(v->val.numeric)));
-}
-
-/*
- * Jcont
- *		Container (array or object) value of a key, or NULL (and *ok =
- *		false) when missing.
- */
-static JsonbContainer *
-Jcont(JsonbContainer *obj, const char *key, bool *ok)
-{
-	JsonbValue *v = Jget(obj, key);
-
-	if (v == NULL || v->type != jbvBinary)
-	{
-		*ok = false;
-		return NULL;
-	}
-	return v->val.binary.data;
-}
-
-/*
- * Jelem
- *		i-th element of a JSON array.
- */
-static JsonbValue *
-Jelem(JsonbContainer *arr, int i)
-{
-	return getIthJsonbValueFromContainer(arr, i);
-}
-
-/*
- * Jstrings
- *		A JSON array of strings as a List of char *.
- */
-static List *
-Jstrings(JsonbContainer *arr, bool *ok)
-{
-	List	   *result = NIL;
-	int			i;
-
-	if (arr == NULL || !JsonContainerIsArray(arr))
-	{
-		*ok = false;
-		return NIL;
-	}
-	for (i = 0; i < JsonContainerSize(arr); i++)
-	{
-		JsonbValue *v = Jelem(arr, i);
-
-		if (v->type != jbvString)
-		{
-			*ok = false;
-			return NIL;
-		}
-		result = lappend(result, pnstrdup(v->val.string.val, v->val.string.len));
-	}
-	return result;
-}
-
-/*
- * BacSafeRelativePath
- *		A path from a manifest must stay inside the snapshot directory: no
- *		absolute path, no "..", no empty component.
- */
-static bool
-BacSafeRelativePath(const char *path)
-{
-	if (path == NULL || path[0] == '\0' || path[0] == '/' ||
-		path_contains_parent_reference(path) || strstr(path, "//") != NULL)
-		return false;
-	return true;
-}
-
-/*
- * BacParseManifest
- *		Parse manifest JSON text into a BacManifest.  A manifest that is not
- *		valid JSON or lacks a required field gives NULL when missing_ok, an
- *		error otherwise.  Uses PostgreSQL's JSON parser and jsonb.
- */
-BacManifest *
-BacParseManifest(const char *directory, const char *json, bool missing_ok)
-{
-	JsonLexContext *lex;
-	Jsonb	   *jb;
-	JsonbContainer *root;
-	JsonbContainer *arr;
-	BacManifest *m;
-	bool		ok = true;
-	char	   *compression;
-	int			i;
-
-	lex = makeJsonLexContextCstringLen(pstrdup(json), strlen(json),
-									   GetDatabaseEncoding(), true);
-	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
-	{
-		if (missing_ok)
-			return NULL;
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("manifest of snapshot in \"%s\" is not valid JSON", directory),
-				 errdetail("The manifest.json file is damaged."),
-				 errhint("Check the snapshot with bac.verify_snapshot().")));
-	}
-	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
-	root = &jb->root;
-
-	m = palloc0(sizeof(BacManifest));
-	m->directory = pstrdup(directory);
-	m->json = jb;
-	m->format = (int) Jint(root, "format", &ok);
-	m->snapshot_id = Jstr(root, "snapshot_id", false, &ok);
-	m->label = Jstr(root, "label", true, &ok);
-	m->consistent_at = Jstr(root, "consistent_at", false, &ok);
-	m->txid_snapshot = Jstr(root, "txid_snapshot", false, &ok);
-	m->wal_lsn = Jstr(root, "wal_lsn", false, &ok);
-	m->system_identifier = Jstr(root, "system_identifier", false, &ok);
-	m->server_version = Jstr(root, "server_version", false, &ok);
-	m->server_version_num = (int) Jint(root, "server_version_num", &ok);
-	m->database = Jstr(root, "database", false, &ok);
-	m->encoding = Jstr(root, "encoding", false, &ok);
-	m->extension_version = Jstr(root, "extension_version", false, &ok);
-	compression = Jstr(root, "compression", false, &ok);
-	m->workers = (int) Jint(root, "workers", &ok);
-	m->duration_us = Jint(root, "duration_us", &ok);
-	m->tables = (int) Jint(root, "tables", &ok);
-	m->rows = Jint(root, "rows", &ok);
-	m->bytes = Jint(root, "bytes", &ok);
-	{
-		JsonbValue *v = Jget(root, "in_recovery");
-
-		m->in_recovery = (v != NULL && v->type == jbvBool && v->val.boolean);
-	}
-	if (ok && m->format != PG_BAC_ARCHIVE_FORMAT)
-		ok = false;
-	if (ok && compression != NULL)
-	{
-		if (strcmp(compression, "zstd") == 0)
-			m->compression = BAC_COMPRESSION_ZSTD;
-		else if (strcmp(compression, "lz4") == 0)
-			m->compression = BAC_COMPRESSION_LZ4;
-		else if (strcmp(compression, "none") == 0)
-			m->compression = BAC_COMPRESSION_NONE;
-		else
-			ok = false;
-	}
-
-	/* services */
-	arr = ok ? Jcont(root, "services", &ok) : NULL;
-	for (i = 0; ok && i < JsonContainerSize(arr); i++)
-	{
-		JsonbValue *sv = Jelem(arr, i);
-		JsonbContainer *so;
-		JsonbContainer *tarr;
-		BacManifestService *s;
-		int			j;
-
-		if (sv->type != jbvBinary)
-		{
-			ok = false;
-			break;
-		}
-		so = sv->val.binary.data;
-		s = palloc0(sizeof(BacManifestService));
-		s->service = Jstr(so, "service", false, &ok);
-		s->schema = Jstr(so, "schema", false, &ok);
-		s->owner = Jstr(so, "owner", true, &ok);
-		s->service_group = Jstr(so, "service_group", true, &ok);
-		s->pre_data = Jstr(so, "pre_data", false, &ok);
-		s->post_data = Jstr(so, "post_data", false, &ok);
-		s->extensions = Jstrings(Jcont(so, "extensions", &ok), &ok);
-		s->uncaptured = Jstrings(Jcont(so, "uncaptured", &ok), &ok);
-		if (ok && (!BacSafeRelativePath(s->pre_data) ||
-				   !BacSafeRelativePath(s->post_data)))
-			ok = false;
-		tarr = ok ? Jcont(so, "tables", &ok) : NULL;
-		for (j = 0; ok && j < JsonContainerSize(tarr); j++)
-		{
-			JsonbValue *tv = Jelem(tarr, j);
-			JsonbContainer *to;
-			BacManifestTable *t;
-			ListCell   *lc;
-
-			if (tv->type != jbvBinary)
-			{
-				ok = false;
-				break;
-			}
-			to = tv->val.binary.data;
-			t = palloc0(sizeof(BacManifestTable));
-			t->name = Jstr(to, "table", false, &ok);
-			t->rows = Jint(to, "rows", &ok);
-			t->bytes = Jint(to, "bytes", &ok);
-			t->raw_bytes = Jint(to, "raw_bytes", &ok);
-			t->files = Jstrings(Jcont(to, "files", &ok), &ok);
-			foreach(lc, t->files)
-			{
-				if (!BacSafeRelativePath(lfirst(lc)))
-					ok = false;
-			}
-			s->tables = lappend(s->tables, t);
-		}
-		m->services = lappend(m->services, s);
-	}
-
-	/* files */
-	arr = ok ? Jcont(root, "files", &ok) : NULL;
-	for (i = 0; ok && i < JsonContainerSize(arr); i++)
-	{
-		JsonbValue *fv = Jelem(arr, i);
-		BacManifestFile *f;
-		char	   *sha;
-
-		if (fv->type != jbvBinary)
-		{
-			ok = false;
-			break;
-		}
-		f = palloc0(sizeof(BacManifestFile));
-		f->path = Jstr(fv->val.binary.data, "file", false, &ok);
-		f->bytes = Jint(fv->val.binary.data, "bytes", &ok);
-		sha = Jstr(fv->val.binary.data, "sha256", false, &ok);
-		if (ok && (strlen(sha) != 64 || !BacSafeRelativePath(f->path)))
-			ok = false;
-		if (ok)
-			strlcpy(f->sha256, sha, sizeof(f->sha256));
-		m->files = lappend(m->files, f);
-	}
-
-	if (ok && !BacValidSnapshotId(m->snapshot_id))
-		ok = false;
-
-	if (!ok)
-	{
-		if (missing_ok)
-			return NULL;
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("manifest of snapshot in \"%s\" is not a pg_bac format %d manifest",
-						directory, PG_BAC_ARCHIVE_FORMAT),
-				 errdetail("A required field is missing or has the wrong type, or a path leaves the snapshot directory."),
-				 errhint("Check the snapshot with bac.verify_snapshot().")));
-	}
-	return m;
-}
-
-/*
- * BacReadManifest
- *		Locate a snapshot by id and read its manifest, checking the
- *		manifest's own checksum.  Errors for a bad id, a missing snapshot or
- *		a damaged manifest.  Does not check privileges (see
- *		BacCheckSnapshotPrivilege).
- */
-BacManifest *
-BacReadManifest(const char *snapshot_id)
-{
-	char	   *dir = BacSnapshotDirectory(snapshot_id);
-	char	   *path = psprintf("%s/%s", dir, MANIFEST_NAME);
-	char	   *mtext;
-	size_t		len;
-	char	   *detail;
-	BacManifest *m;
-
-	mtext = BacReadWholeFile(path, &len, true);
-	if (mtext == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("snapshot \"%s\" has no manifest", snapshot_id),
-				 errdetail("File \"%s\" is missing.", path),
-				 errhint("Drop the snapshot with bac.drop_snapshot().")));
-	if (!BacManifestChecksumOk(mtext, len, &detail))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("manifest of snapshot \"%s\" is damaged", snapshot_id),
-				 errdetail("%s.", detail),
-				 errhint("Check the snapshot with bac.verify_snapshot().")));
-	m = BacParseManifest(dir, mtext, false);
-	if (strcmp(m->snapshot_id, snapshot_id) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("manifest of snapshot \"%s\" names snapshot \"%s\"",
-						snapshot_id, m->snapshot_id),
-				 errdetail("The directory name and the manifest disagree."),
-				 errhint("Check the snapshot with bac.verify_snapshot().")));
-	return m;
-}
-
-/*
- * BacVerifyOneFile
- *		Check one file of a snapshot against its manifest entry.
- */
-static BacVerifyResult *
-BacVerifyOneFile(BacManifest *m, BacManifestFile *f)
-{
-	BacVerifyResult *r = palloc0(sizeof(BacVerifyResult));
-	char	   *path = psprintf("%s/%s", m->directory, f->path);
-	struct stat st;
-	char		hex[65];
-	int64		bytes;
-
-	r->file = pstrdup(f->path);
-	if (lstat(path, &st) != 0)
-	{
-		r->ok = false;
-		r->detail = psprintf("missing: %s", strerror(errno));
-		return r;
-	}
-	if (!S_ISREG(st.st_mode))
-	{
-		r->ok = false;
-		r->detail = pstrdup("not a regular file");
-		return r;
-	}
-	BacSha256File(path, hex, &bytes);
-	if (bytes != f->bytes)
-		r->detail = psprintf("size %lld, manifest says %lld",
-							 (long long) bytes, (long long) f->bytes);
-	else if (strcmp(hex, f->sha256) != 0)
-		r->detail = psprintf("sha256 %s, manifest says %s", hex, f->sha256);
-	r->ok = (r->detail == NULL);
-	if (r->ok)
-		r->detail = psprintf("%lld bytes, sha256 ok", (long long) bytes);
-	pfree(path);
-	return r;
-}
-
-/*
- * BacVerifyFiles
- *		Recompute the checksums of the given files (relative paths; NIL =
- *		every file the manifest lists) and return a BacVerifyResult each.  A
- *		path the manifest does not list is reported as not ok.
- */
-List *
-BacVerifyFiles(BacManifest *m, List *paths)
-{
-	List	   *result = NIL;
-	ListCell   *lc;
-
-	if (paths == NIL)
-	{
-		foreach(lc, m->files)
-			result = lappend(result, BacVerifyOneFile(m, lfirst(lc)));
-		return result;
-	}
-	foreach(lc, paths)
-	{
-		char	   *p = lfirst(lc);
-		BacManifestFile *found = NULL;
-		ListCell   *lc2;
-
-		foreach(lc2, m->files)
-		{
-			BacManifestFile *f = lfirst(lc2);
-
-			if (strcmp(f->path, p) == 0)
-			{
-				found = f;
-				break;
-			}
-		}
-		if (found)
-			result = lappend(result, BacVerifyOneFile(m, found));
-		else
-		{
-			BacVerifyResult *r = palloc0(sizeof(BacVerifyResult));
-
-			r->file = pstrdup(p);
-			r->ok = false;
-			r->detail = pstrdup("not listed in the manifest");
-			result = lappend(result, r);
-		}
-	}
-	return result;
-}
-
-/*
- * BacVerifyFilesOrError
- *		As BacVerifyFiles, but raise an error naming the first bad file.
- *		Restore calls this before it touches anything.
- */
-void
-BacVerifyFilesOrError(BacManifest *m, List *paths)
-{
-	List	   *results = BacVerifyFiles(m, paths);
-	ListCell   *lc;
-
-	foreach(lc, results)
-	{
-		BacVerifyResult *r = lfirst(lc);
-
-		if (!r->ok)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("file \"%s\" of snapshot \"%s\" is damaged",
-							r->file, m->snapshot_id),
-					 errdetail("%s.", r->detail),
-					 errhint("Check the snapshot with bac.verify_snapshot() and use another snapshot.")));
-	}
-}
-
-/*
- * BacMaySeeSnapshot
+ * ArchiveMaySeeSnapshot
  *		A superuser may act on every snapshot; another role only on
  *		snapshots whose every schema exists and is owned by it.
  */
-bool
-BacMaySeeSnapshot(BacManifest *m)
+static bool
+ArchiveMaySeeSnapshot(BacManifest *m)
 {
 	ListCell   *lc;
 
@@ -937,8 +320,7 @@ BacMaySeeSnapshot(BacManifest *m)
 		BacManifestService *s = lfirst(lc);
 		Oid			nspoid = BacSchemaOid(s->schema, true);
 
-		if (!OidIsValid(nspoid) ||
-			!pg_namespace_ownercheck(nspoid, GetUserId()))
+		if (!OidIsValid(nspoid) || !BacMayActOnSchema(nspoid))
 			return false;
 	}
 	return true;
@@ -951,7 +333,7 @@ BacMaySeeSnapshot(BacManifest *m)
 void
 BacCheckSnapshotPrivilege(BacManifest *m, const char *action)
 {
-	if (!BacMaySeeSnapshot(m))
+	if (!ArchiveMaySeeSnapshot(m))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s snapshot \"%s\"",
@@ -962,24 +344,24 @@ BacCheckSnapshotPrivilege(BacManifest *m, const char *action)
 }
 
 /*
- * BacStrcmpList
+ * ArchiveStrcmpList
  *		list_sort comparator for a List of char *.
  */
 static int
-BacStrcmpList(const ListCell *a, const ListCell *b)
+ArchiveStrcmpList(const ListCell *a, const ListCell *b)
 {
 	return strcmp((const char *) lfirst(a), (const char *) lfirst(b));
 }
 
 /*
- * BacListSnapshots
+ * ArchiveListSnapshots
  *		The manifests of every valid snapshot of the current database in
  *		the archive, sorted by id.
  *		Directories without a readable manifest are skipped with a WARNING;
  *		temporary directories are never listed.
  */
 static List *
-BacListSnapshots(const char *archive)
+ArchiveListSnapshots(const char *archive)
 {
 	DIR		   *dir;
 	struct dirent *de;
@@ -995,19 +377,19 @@ BacListSnapshots(const char *archive)
 			ids = lappend(ids, pstrdup(de->d_name));
 	}
 	FreeDir(dir);
-	list_sort(ids, BacStrcmpList);
+	list_sort(ids, ArchiveStrcmpList);
 
 	foreach(lc, ids)
 	{
 		char	   *id = lfirst(lc);
 		char	   *sdir = psprintf("%s/%s", archive, id);
-		char	   *path = psprintf("%s/%s", sdir, MANIFEST_NAME);
+		char	   *path = psprintf("%s/%s", sdir, BAC_MANIFEST_NAME);
 		size_t		len;
 		char	   *mtext;
 		BacManifest *m;
 
 		CHECK_FOR_INTERRUPTS();
-		mtext = BacReadWholeFile(path, &len, true);
+		mtext = BacReadWholeFile(path, "file", true, &len);
 		m = mtext ? BacParseManifest(sdir, mtext, true) : NULL;
 		if (m == NULL || strcmp(m->snapshot_id, id) != 0)
 		{
@@ -1025,11 +407,11 @@ BacListSnapshots(const char *archive)
 }
 
 /*
- * BacManifestServicesArray
+ * ArchiveServicesArray
  *		The service names of a manifest as a name[] datum.
  */
 static Datum
-BacManifestServicesArray(BacManifest *m)
+ArchiveServicesArray(BacManifest *m)
 {
 	int			n = list_length(m->services);
 	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
@@ -1071,14 +453,14 @@ bac_snapshots(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	archive = BacArchiveDirectory(true);
-	manifests = BacListSnapshots(archive);
+	manifests = ArchiveListSnapshots(archive);
 	foreach(lc, manifests)
 	{
 		BacManifest *m = lfirst(lc);
 		Datum		values[15];
 		bool		nulls[15] = {0};
 
-		if (!BacMaySeeSnapshot(m))
+		if (!ArchiveMaySeeSnapshot(m))
 			continue;
 		values[0] = CStringGetTextDatum(m->snapshot_id);
 		if (m->label)
@@ -1089,7 +471,7 @@ bac_snapshots(PG_FUNCTION_ARGS)
 										CStringGetDatum(m->consistent_at),
 										ObjectIdGetDatum(InvalidOid),
 										Int32GetDatum(-1));
-		values[3] = BacManifestServicesArray(m);
+		values[3] = ArchiveServicesArray(m);
 		values[4] = Int32GetDatum(m->tables);
 		values[5] = Int64GetDatum(m->rows);
 		values[6] = Int64GetDatum(m->bytes);
@@ -1146,8 +528,8 @@ bac_verify_snapshot(PG_FUNCTION_ARGS)
 	id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	InitMaterializedSRF(fcinfo, 0);
 	dir = BacSnapshotDirectory(id);
-	path = psprintf("%s/%s", dir, MANIFEST_NAME);
-	mtext = BacReadWholeFile(path, &len, true);
+	path = psprintf("%s/%s", dir, BAC_MANIFEST_NAME);
+	mtext = BacReadWholeFile(path, "file", true, &len);
 	if (mtext == NULL)
 	{
 		manifest_ok = false;
@@ -1170,7 +552,7 @@ bac_verify_snapshot(PG_FUNCTION_ARGS)
 				 errdetail("The manifest is damaged, so the snapshot's owners are unknown."),
 				 errhint("Ask a superuser to check it.")));
 
-	values[0] = CStringGetTextDatum(MANIFEST_NAME);
+	values[0] = CStringGetTextDatum(BAC_MANIFEST_NAME);
 	values[1] = BoolGetDatum(manifest_ok);
 	values[2] = CStringGetTextDatum(manifest_ok ? "manifest checksum ok" : detail);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -1191,13 +573,13 @@ bac_verify_snapshot(PG_FUNCTION_ARGS)
 }
 
 /*
- * BacRemoveSnapshotDir
+ * ArchiveRemoveSnapshotDir
  *		Remove a snapshot directory so that no crash leaves it half-listed:
  *		first rename it to a temporary name (it stops being a snapshot at
  *		once), fsync the archive, then delete the files.
  */
 static void
-BacRemoveSnapshotDir(const char *archive, const char *snapshot_id)
+ArchiveRemoveSnapshotDir(const char *archive, const char *snapshot_id)
 {
 	char	   *from = psprintf("%s/%s", archive, snapshot_id);
 	char	   *to = psprintf("%s/%s%s.%d", archive, TEMP_PREFIX, snapshot_id, MyProcPid);
@@ -1234,12 +616,12 @@ bac_drop_snapshot(PG_FUNCTION_ARGS)
 	id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (!superuser())
 	{
-		m = BacReadManifest(id);
+		m = BacReadManifest(id, 0);
 		BacCheckSnapshotPrivilege(m, "drop");
 	}
 	else
 		(void) BacSnapshotDirectory(id);	/* validates id and existence */
-	BacRemoveSnapshotDir(BacArchiveDirectory(true), id);
+	ArchiveRemoveSnapshotDir(BacArchiveDirectory(true), id);
 	PG_RETURN_VOID();
 }
 
@@ -1290,10 +672,10 @@ bac_prune_snapshots(PG_FUNCTION_ARGS)
 	}
 
 	archive = BacArchiveDirectory(true);
-	manifests = BacListSnapshots(archive);
+	manifests = ArchiveListSnapshots(archive);
 	foreach(lc, manifests)
 	{
-		if (BacMaySeeSnapshot(lfirst(lc)))
+		if (ArchiveMaySeeSnapshot(lfirst(lc)))
 			mine = lappend(mine, lfirst(lc));
 	}
 	n = list_length(mine);
@@ -1318,7 +700,7 @@ bac_prune_snapshots(PG_FUNCTION_ARGS)
 		}
 		if (drop)
 		{
-			BacRemoveSnapshotDir(archive, m->snapshot_id);
+			ArchiveRemoveSnapshotDir(archive, m->snapshot_id);
 			dropped++;
 		}
 		i++;

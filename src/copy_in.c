@@ -9,7 +9,7 @@
  * (.lz4).  The server's own COPY machinery (BeginCopyFrom/CopyFrom) reads
  * them through a data source callback, so every row goes through the same
  * input functions, constraints and index maintenance as a COPY command.
- * The callback reads the file through copy_out.c's BacDataReader, which
+ * The callback reads the file through datafile.c's BacDataReader, which
  * decompresses and refuses truncated frames and trailing bytes.
  *
  * Copyright (c) 2026, pg_bac developers
@@ -43,12 +43,12 @@
 static BacDataReader *bac_copy_in_reader = NULL;
 
 /*
- * BacCopyInRead
+ * CopyInRead
  *		COPY data source callback: put between minread and maxread bytes of
  *		decompressed COPY text into outbuf; 0 means end of data.
  */
 static int
-BacCopyInRead(void *outbuf, int minread, int maxread)
+CopyInRead(void *outbuf, int minread, int maxread)
 {
 	size_t		done = 0;
 
@@ -70,12 +70,12 @@ BacCopyInRead(void *outbuf, int minread, int maxread)
 }
 
 /*
- * BacCopyInLoad
+ * CopyInLoad
  *		Run COPY FROM into relation relid, reading bac_copy_in_reader.
  *		See BacCopyIn for the arguments.
  */
 static uint64
-BacCopyInLoad(Oid relid, const char *encoding, bool freeze, bool *frozen)
+CopyInLoad(Oid relid, const char *encoding, bool freeze, bool *frozen)
 {
 	Relation	rel;
 	ParseState *pstate;
@@ -114,7 +114,7 @@ BacCopyInLoad(Oid relid, const char *encoding, bool freeze, bool *frozen)
 				bms_add_member(nsitem->p_rte->insertedCols,
 							   attno - FirstLowInvalidHeapAttributeNumber);
 	ExecCheckRTPerms(pstate->p_rtable, true);
-	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, BacCopyInRead,
+	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, CopyInRead,
 						   NIL, options);
 	rows = CopyFrom(cstate);
 	EndCopyFrom(cstate);
@@ -146,7 +146,7 @@ BacCopyIn(Oid relid, const char *path, BacCompression compression,
 	bac_copy_in_reader = reader;
 	PG_TRY();
 	{
-		rows = BacCopyInLoad(relid, encoding, freeze, frozen);
+		rows = CopyInLoad(relid, encoding, freeze, frozen);
 
 		/* every byte of the file must have been consumed */
 		BacDataReaderCheckEnd(reader);

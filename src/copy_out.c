@@ -1,11 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * copy_out.c
- *		The data path of a snapshot: every table (or TID-range slice of a
- *		big table) is written by PostgreSQL's own COPY TO machinery under the
- *		snapshot's MVCC snapshot, optionally by parallel workers, then
- *		compressed, checksummed and fsynced.  Also the reader that gives the
- *		COPY text back (decompressed) to restore.
+ *		Parallel COPY TO of a snapshot: every table (or TID-range slice of
+ *		a big table) is written by PostgreSQL's own COPY TO machinery under
+ *		the snapshot's MVCC snapshot, optionally by parallel workers, then
+ *		handed to datafile.c to be compressed, checksummed and fsynced.
  *
  * Parallelism: workers => N runs N processes (the leader and N-1 parallel
  * workers of a parallel context, access/parallel.h).  A parallel context
@@ -14,13 +13,9 @@
  * tables and write files, which parallel mode allows.  Tasks are claimed
  * from a shared queue (an atomic counter) biggest first.
  *
- * Compression: PG15's BeginCopyTo writes only to a file or a program.  A
- * program would need a compressor binary and a shell; instead each task's
- * COPY goes to a temporary raw file that is then stream-compressed with
- * libzstd or liblz4 (frame format, readable by the zstd and lz4 tools) into
- * the final file, hashing the output on the way, and the raw file removed.
- * The cost is one extra sequential read of the raw file (mostly from the
- * OS cache).  Uncompressed files are hashed by reading them back once.
+ * Compression: each task's COPY goes to a raw file (the final file when
+ * uncompressed, "<file>.raw" otherwise) that BacDataFileFinish (datafile.c)
+ * turns into the data file.
  *
  * Locks: a whole-table task opens the table with AccessShareLock and closes
  * it with the same mode, which releases the worker's lock at once.  A slice
@@ -63,6 +58,8 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/shm_toc.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
@@ -142,240 +139,50 @@ BacReleaseRelationLocks(Oid relid, List *preheld)
 }
 
 /*
- * BacWriteAll
- *		write() all of a buffer or raise an error (a full disk is an ERROR).
+ * BacCopySliceQuery
+ *		The SELECT of slice k of nslices of a table of nblocks blocks: its
+ *		stored columns (what COPY table TO writes), the rows of a TID range
+ *		of blocks (the last slice is open-ended).
  */
-void
-BacWriteAll(int fd, const char *path, const void *buf, size_t len)
+char *
+BacCopySliceQuery(Relation rel, BlockNumber nblocks, int k, int nslices)
 {
-	const char *p = buf;
+	StringInfoData q;
+	TupleDesc	desc = RelationGetDescr(rel);
+	BlockNumber from = (BlockNumber) ((uint64) nblocks * k / nslices);
+	BlockNumber to = (BlockNumber) ((uint64) nblocks * (k + 1) / nslices);
+	bool		firstcol = true;
+	int			a;
 
-	while (len > 0)
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	for (a = 0; a < desc->natts; a++)
 	{
-		ssize_t		n = write(fd, p, len);
+		Form_pg_attribute att = TupleDescAttr(desc, a);
 
-		if (n <= 0)
-		{
-			if (n == 0)
-				errno = ENOSPC;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not write file \"%s\": %m", path)));
-		}
-		p += n;
-		len -= n;
+		if (att->attisdropped || att->attgenerated)
+			continue;
+		if (!firstcol)
+			appendStringInfoString(&q, ", ");
+		appendStringInfoString(&q, quote_identifier(NameStr(att->attname)));
+		firstcol = false;
 	}
+	appendStringInfo(&q, " FROM ONLY %s.%s WHERE ctid OPERATOR(pg_catalog.>=) '(%u,0)'::pg_catalog.tid",
+					 quote_identifier(get_namespace_name(RelationGetNamespace(rel))),
+					 quote_identifier(RelationGetRelationName(rel)), from);
+	if (k < nslices - 1)
+		appendStringInfo(&q, " AND ctid OPERATOR(pg_catalog.<) '(%u,0)'::pg_catalog.tid", to);
+	return q.data;
 }
 
 /*
- * BacHashUpdate
- *		Feed bytes to a SHA-256 context.
- */
-static void
-BacHashUpdate(pg_cryptohash_ctx *ctx, const void *buf, size_t len)
-{
-	if (pg_cryptohash_update(ctx, buf, len) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-}
-
-/*
- * BacHashFinal
- *		Finish a SHA-256 context into hex.
- */
-static void
-BacHashFinal(pg_cryptohash_ctx *ctx, char *hex)
-{
-	static const char digits[] = "0123456789abcdef";
-	uint8		digest[32];
-	int			i;
-
-	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	for (i = 0; i < 32; i++)
-	{
-		hex[2 * i] = digits[digest[i] >> 4];
-		hex[2 * i + 1] = digits[digest[i] & 0xf];
-	}
-	hex[64] = '\0';
-}
-
-/*
- * BacCompressFile
- *		Stream-compress src into dst (created 0600), hashing and fsyncing
- *		dst.  Returns the sizes of both.
- */
-static void
-BacCompressFile(const char *src, const char *dst, BacCompression comp,
-				char *hex, int64 *bytes, int64 *raw_bytes)
-{
-	volatile int in = -1;
-	volatile int out = -1;
-	char	   *ibuf = palloc(BAC_IO_CHUNK);
-	size_t		ocap;
-	char	   *obuf;
-	pg_cryptohash_ctx *hash = pg_cryptohash_create(PG_SHA256);
-	ZSTD_CCtx  *volatile zctx = NULL;
-	LZ4F_cctx  *volatile lctx = NULL;
-	LZ4F_preferences_t prefs;
-	int64		total_in = 0;
-	int64		total_out = 0;
-
-	memset(&prefs, 0, sizeof(prefs));
-	prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-	if (comp == BAC_COMPRESSION_ZSTD)
-		ocap = ZSTD_CStreamOutSize();
-	else
-		ocap = Max(LZ4F_compressBound(BAC_IO_CHUNK, &prefs), LZ4F_HEADER_SIZE_MAX);
-	obuf = palloc(ocap);
-	if (pg_cryptohash_init(hash) < 0)
-		elog(ERROR, "could not initialize SHA-256");
-
-	PG_TRY();
-	{
-		ssize_t		n;
-
-		in = OpenTransientFile(src, O_RDONLY | PG_BINARY);
-		if (in < 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not open file \"%s\": %m", src)));
-		out = OpenTransientFilePerm(dst, O_CREAT | O_EXCL | O_WRONLY | PG_BINARY,
-									S_IRUSR | S_IWUSR);
-		if (out < 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not create file \"%s\": %m", dst)));
-
-		if (comp == BAC_COMPRESSION_ZSTD)
-		{
-			zctx = ZSTD_createCCtx();
-			if (zctx == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_OUT_OF_MEMORY),
-						 errmsg("out of memory")));
-			ZSTD_CCtx_setParameter(zctx, ZSTD_c_compressionLevel, ZSTD_CLEVEL_DEFAULT);
-			ZSTD_CCtx_setParameter(zctx, ZSTD_c_checksumFlag, 1);
-		}
-		else
-		{
-			size_t		r;
-
-			LZ4F_cctx  *c = NULL;
-
-			if (LZ4F_isError(LZ4F_createCompressionContext(&c, LZ4F_VERSION)))
-				ereport(ERROR,
-						(errcode(ERRCODE_OUT_OF_MEMORY),
-						 errmsg("out of memory")));
-			lctx = c;
-			r = LZ4F_compressBegin(lctx, obuf, ocap, &prefs);
-			if (LZ4F_isError(r))
-				elog(ERROR, "lz4 compression failed: %s", LZ4F_getErrorName(r));
-			BacWriteAll(out, dst, obuf, r);
-			BacHashUpdate(hash, obuf, r);
-			total_out += r;
-		}
-
-		for (;;)
-		{
-			bool		last;
-
-			CHECK_FOR_INTERRUPTS();
-			n = read(in, ibuf, BAC_IO_CHUNK);
-			if (n < 0)
-				ereport(ERROR,
-						(errcode_for_file_access(),
-						 errmsg("could not read file \"%s\": %m", src)));
-			last = (n == 0);
-			total_in += n;
-			if (comp == BAC_COMPRESSION_ZSTD)
-			{
-				ZSTD_inBuffer zin = {ibuf, (size_t) n, 0};
-				size_t		remaining;
-
-				do
-				{
-					ZSTD_outBuffer zout = {obuf, ocap, 0};
-
-					remaining = ZSTD_compressStream2(zctx, &zout, &zin,
-													 last ? ZSTD_e_end : ZSTD_e_continue);
-					if (ZSTD_isError(remaining))
-						elog(ERROR, "zstd compression failed: %s",
-							 ZSTD_getErrorName(remaining));
-					BacWriteAll(out, dst, obuf, zout.pos);
-					BacHashUpdate(hash, obuf, zout.pos);
-					total_out += zout.pos;
-				} while (last ? remaining != 0 : zin.pos < zin.size);
-			}
-			else
-			{
-				size_t		r;
-
-				if (last)
-					r = LZ4F_compressEnd(lctx, obuf, ocap, NULL);
-				else
-					r = LZ4F_compressUpdate(lctx, obuf, ocap, ibuf, n, NULL);
-				if (LZ4F_isError(r))
-					elog(ERROR, "lz4 compression failed: %s", LZ4F_getErrorName(r));
-				BacWriteAll(out, dst, obuf, r);
-				BacHashUpdate(hash, obuf, r);
-				total_out += r;
-			}
-			if (last)
-				break;
-		}
-		if (pg_fsync(out) != 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not fsync file \"%s\": %m", dst)));
-	}
-	PG_FINALLY();
-	{
-		if (zctx)
-			ZSTD_freeCCtx(zctx);
-		if (lctx)
-			LZ4F_freeCompressionContext(lctx);
-	}
-	PG_END_TRY();
-
-	BacHashFinal(hash, hex);
-	pg_cryptohash_free(hash);
-	CloseTransientFile(in);
-	if (CloseTransientFile(out) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not close file \"%s\": %m", dst)));
-	pfree(ibuf);
-	pfree(obuf);
-	*bytes = total_out;
-	*raw_bytes = total_in;
-}
-
-/*
- * BacHashAndSync
- *		Read a written file back once: SHA-256, size, and fsync.
- */
-static void
-BacHashAndSync(const char *path, char *hex, int64 *bytes)
-{
-	int			fd;
-
-	BacSha256File(path, hex, bytes);
-	fd = OpenTransientFile(path, O_RDWR | PG_BINARY);
-	if (fd < 0 || pg_fsync(fd) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not fsync file \"%s\": %m", path)));
-	CloseTransientFile(fd);
-}
-
-/*
- * BacRunTask
+ * CopyOutRunTask
  *		Copy one table or slice to its file with COPY TO under the active
  *		snapshot, then compress/hash/fsync it.  Runs in the leader or in a
  *		worker.
  */
 static void
-BacRunTask(BacCopyShared *shared, BacSharedTask *t)
+CopyOutRunTask(BacCopyShared *shared, BacSharedTask *t)
 {
 	BacCompression comp = (BacCompression) shared->compression;
 	char		rawpath[MAXPGPATH];
@@ -432,31 +239,20 @@ BacRunTask(BacCopyShared *shared, BacSharedTask *t)
 	}
 	free_parsestate(pstate);
 
-	if (comp == BAC_COMPRESSION_NONE)
-	{
-		BacHashAndSync(t->path, t->sha256, &t->bytes);
-		t->raw_bytes = t->bytes;
-	}
-	else
-	{
-		BacCompressFile(rawpath, t->path, comp, t->sha256, &t->bytes, &t->raw_bytes);
-		if (unlink(rawpath) != 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not remove file \"%s\": %m", rawpath)));
-	}
+	BacDataFileFinish(rawpath, t->path, comp, t->sha256, &t->bytes,
+					  &t->raw_bytes);
 	t->rows = rows;
 	pg_write_barrier();
 	pg_atomic_write_u32(&t->state, TASK_DONE);
 }
 
 /*
- * BacClaimAndRun
+ * CopyOutClaimAndRun
  *		Take tasks from the shared queue until it is empty.  Returns after
  *		each task when once is set (the leader checks progress between).
  */
 static bool
-BacClaimAndRun(BacCopyShared *shared, MemoryContext cxt, bool once)
+CopyOutClaimAndRun(BacCopyShared *shared, MemoryContext cxt, bool once)
 {
 	for (;;)
 	{
@@ -467,7 +263,7 @@ BacClaimAndRun(BacCopyShared *shared, MemoryContext cxt, bool once)
 			return false;
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(cxt);
-		BacRunTask(shared, &shared->tasks[i]);
+		CopyOutRunTask(shared, &shared->tasks[i]);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(cxt);
 		if (once)
@@ -488,17 +284,17 @@ bac_copy_worker_main(dsm_segment *seg, shm_toc *toc)
 											  "pg_bac copy task",
 											  ALLOCSET_DEFAULT_SIZES);
 
-	(void) BacClaimAndRun(shared, cxt, false);
+	(void) CopyOutClaimAndRun(shared, cxt, false);
 	MemoryContextDelete(cxt);
 }
 
 /*
- * BacReportDone
+ * CopyOutReportDone
  *		Tell the caller about every table whose tasks are all done and that
  *		was not reported yet.
  */
 static void
-BacReportDone(BacCopyShared *shared, BacCopyTask *tasks, int ntasks,
+CopyOutReportDone(BacCopyShared *shared, BacCopyTask *tasks, int ntasks,
 			  int *remaining, BacTableDoneCallback cb, void *arg)
 {
 	int			i;
@@ -607,14 +403,14 @@ BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables, int workers,
 		}
 
 		/* the leader works too, and reports tables as they complete */
-		while (BacClaimAndRun(shared, cxt, true))
-			BacReportDone(shared, tasks, ntasks, remaining, cb, arg);
+		while (CopyOutClaimAndRun(shared, cxt, true))
+			CopyOutReportDone(shared, tasks, ntasks, remaining, cb, arg);
 
 		for (;;)
 		{
 			bool		all = true;
 
-			BacReportDone(shared, tasks, ntasks, remaining, cb, arg);
+			CopyOutReportDone(shared, tasks, ntasks, remaining, cb, arg);
 			for (i = 0; i < ntasks; i++)
 			{
 				if (!tasks[i].reported)
@@ -657,218 +453,4 @@ BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables, int workers,
 	bac_preheld = NIL;
 	MemoryContextDelete(cxt);
 	pfree(remaining);
-}
-
-/* --- reading a data file back --- */
-
-/*
- * A data file is COPY text, plain or as one zstd or lz4 frame stream.  The
- * reader detects a damaged compressed file: a file that ends inside a frame
- * (truncated) and bytes after the last frame that are not a valid frame
- * (trailing garbage) are errors naming the file.
- */
-struct BacDataReader
-{
-	int			fd;
-	char	   *path;
-	BacCompression compression;
-	char	   *ibuf;
-	size_t		ilen;			/* bytes in ibuf */
-	size_t		ipos;			/* consumed */
-	bool		eof;			/* the file has no more bytes */
-	bool		frame_done;		/* the last frame decoded so far ended */
-	ZSTD_DCtx  *zctx;
-	LZ4F_dctx  *lctx;
-};
-
-/*
- * BacDataReaderOpen
- *		Open a data file of a snapshot for reading its COPY text back,
- *		decompressing on the fly.  Close it with BacDataReaderClose (also on
- *		error paths: it owns library memory outside palloc).
- */
-BacDataReader *
-BacDataReaderOpen(const char *path, BacCompression compression)
-{
-	BacDataReader *r = palloc0(sizeof(BacDataReader));
-
-	r->path = pstrdup(path);
-	r->compression = compression;
-	r->frame_done = (compression == BAC_COMPRESSION_NONE);
-	r->fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
-	if (r->fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open snapshot data file \"%s\": %m", path)));
-	r->ibuf = palloc(BAC_IO_CHUNK);
-	if (compression == BAC_COMPRESSION_ZSTD)
-	{
-		r->zctx = ZSTD_createDCtx();
-		if (r->zctx == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory creating a zstd decompression context")));
-	}
-	else if (compression == BAC_COMPRESSION_LZ4)
-	{
-		LZ4F_dctx  *d = NULL;
-		size_t		rc = LZ4F_createDecompressionContext(&d, LZ4F_VERSION);
-
-		if (LZ4F_isError(rc))
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("could not create an lz4 decompression context: %s",
-							LZ4F_getErrorName(rc))));
-		r->lctx = d;
-	}
-	return r;
-}
-
-/*
- * BacReaderFill
- *		Refill the input buffer when it is used up; false at end of file.
- */
-static bool
-BacReaderFill(BacDataReader *r)
-{
-	ssize_t		n;
-
-	if (r->ipos < r->ilen)
-		return true;
-	if (r->eof)
-		return false;
-	n = read(r->fd, r->ibuf, BAC_IO_CHUNK);
-	if (n < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not read file \"%s\": %m", r->path)));
-	r->ilen = n;
-	r->ipos = 0;
-	if (n == 0)
-		r->eof = true;
-	return n > 0;
-}
-
-/*
- * BacReaderDecompress
- *		Run the decompressor once on the unconsumed input (none at the end of
- *		the file, to flush what it still holds) into buf; returns the number
- *		of bytes produced and notes whether a frame just ended.
- */
-static size_t
-BacReaderDecompress(BacDataReader *r, void *buf, size_t len)
-{
-	if (r->compression == BAC_COMPRESSION_ZSTD)
-	{
-		ZSTD_inBuffer zin = {r->ibuf, r->ilen, r->ipos};
-		ZSTD_outBuffer zout = {buf, len, 0};
-		size_t		rc = ZSTD_decompressStream(r->zctx, &zout, &zin);
-
-		if (ZSTD_isError(rc))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("could not decompress zstd data file \"%s\": %s",
-							r->path, ZSTD_getErrorName(rc))));
-		r->frame_done = (rc == 0);
-		r->ipos = zin.pos;
-		return zout.pos;
-	}
-	else
-	{
-		size_t		dst = len;
-		size_t		src = r->ilen - r->ipos;
-		size_t		rc = LZ4F_decompress(r->lctx, buf, &dst,
-										 r->ibuf + r->ipos, &src, NULL);
-
-		if (LZ4F_isError(rc))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("could not decompress lz4 data file \"%s\": %s",
-							r->path, LZ4F_getErrorName(rc))));
-		r->frame_done = (rc == 0);
-		r->ipos += src;
-		return dst;
-	}
-}
-
-/*
- * BacDataReaderRead
- *		Read up to len bytes of COPY text; returns 0 at the end.  A
- *		compressed file that ends in the middle of a frame is an error.
- */
-size_t
-BacDataReaderRead(BacDataReader *r, void *buf, size_t len)
-{
-	if (r->compression == BAC_COMPRESSION_NONE)
-	{
-		ssize_t		n = read(r->fd, buf, len);
-
-		if (n < 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read file \"%s\": %m", r->path)));
-		return n;
-	}
-	if (len == 0)
-		return 0;
-	for (;;)
-	{
-		size_t		n;
-
-		CHECK_FOR_INTERRUPTS();
-		if (!BacReaderFill(r))
-		{
-			if (r->frame_done)
-				return 0;
-			/* the decompressor may still hold output of the last block */
-			n = BacReaderDecompress(r, buf, len);
-			if (n > 0)
-				return n;
-			if (r->frame_done)
-				return 0;
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("%s data file \"%s\" ends in the middle of a frame",
-							BacCompressionName(r->compression), r->path)));
-		}
-		n = BacReaderDecompress(r, buf, len);
-		if (n > 0)
-			return n;
-	}
-}
-
-/*
- * BacDataReaderCheckEnd
- *		For a reader whose consumer stopped before BacDataReaderRead returned
- *		0 (COPY stops at its end-of-data marker): error if the compressed
- *		input read so far holds bytes after the copy data, or a frame is
- *		left unfinished.
- */
-void
-BacDataReaderCheckEnd(BacDataReader *r)
-{
-	if (r->compression != BAC_COMPRESSION_NONE &&
-		(r->ipos < r->ilen || !r->frame_done))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("snapshot data file \"%s\" has data after the end of the copy data",
-						r->path)));
-}
-
-/*
- * BacDataReaderClose
- *		Close the file and free the decompressor.
- */
-void
-BacDataReaderClose(BacDataReader *r)
-{
-	if (r->zctx)
-		ZSTD_freeDCtx(r->zctx);
-	if (r->lctx)
-		LZ4F_freeDecompressionContext(r->lctx);
-	if (r->fd >= 0)
-		CloseTransientFile(r->fd);
-	pfree(r->ibuf);
-	pfree(r->path);
-	pfree(r);
 }

@@ -84,6 +84,11 @@ typedef struct DdlCapture
 	int			nitems;
 	int			maxitems;
 	HTAB	   *objects;		/* DdlObjKey -> item index */
+	MemoryContext callercxt;	/* where the results go */
+	MemoryContext workcxt;		/* everything else, freed at the end */
+	List	   *tables;			/* results: Oids of data relations, */
+	List	   *extensions;		/* extension names, */
+	List	   *uncaptured;		/* descriptions (in callercxt) */
 } DdlCapture;
 
 static void DdlRunItemQuery(DdlCapture *cap, const char *query);
@@ -102,6 +107,164 @@ static int	DdlItemCompare(Datum a, Datum b, void *arg);
 static Datum DdlKeyArray(DdlCapture *cap);
 
 /*
+ * DdlInit
+ *		Check that nspoid is a schema whose definition may be captured and
+ *		set up the capture's state, in its own memory context (made current).
+ */
+static void
+DdlInit(DdlCapture *cap, Oid nspoid)
+{
+	HASHCTL		hctl;
+
+	memset(cap, 0, sizeof(DdlCapture));
+	cap->nspoid = nspoid;
+	cap->nspname = get_namespace_name(nspoid);
+	if (cap->nspname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_SCHEMA),
+				 errmsg("schema with OID %u does not exist", nspoid)));
+	if (IsCatalogNamespace(nspoid) || IsToastNamespace(nspoid) ||
+		isAnyTempNamespace(nspoid) ||
+		strcmp(cap->nspname, "information_schema") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
+				 errmsg("cannot capture the definition of system schema \"%s\"",
+						cap->nspname),
+				 errdetail("System and temporary schemas are not service schemas."),
+				 errhint("Name the schema of a service.")));
+
+	cap->callercxt = CurrentMemoryContext;
+	cap->workcxt = AllocSetContextCreate(cap->callercxt, "pg_bac DDL capture",
+										 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(cap->workcxt);
+	cap->maxitems = 256;
+	cap->items = palloc0(sizeof(DdlItem) * cap->maxitems);
+	hctl.keysize = sizeof(DdlObjKey);
+	hctl.entrysize = sizeof(DdlObjEntry);
+	hctl.hcxt = cap->workcxt;
+	cap->objects = hash_create("pg_bac DDL objects", 1024, &hctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * DdlReadExtensions
+ *		The extensions the schema's objects need: their names into
+ *		cap->extensions, the statements creating them into *extsql.  Then
+ *		what cannot be captured, into cap->uncaptured.
+ */
+static void
+DdlReadExtensions(DdlCapture *cap, StringInfo extsql)
+{
+	Oid			argtypes[2] = {OIDOID, OIDARRAYOID};
+	Datum		args[2];
+	int			ret;
+	int			i;
+
+	args[0] = ObjectIdGetDatum(cap->nspoid);
+	args[1] = DdlKeyArray(cap);
+	ret = SPI_execute_with_args(bac_ddl_extension_query, 2, argtypes, args,
+								NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the extensions schema \"%s\" needs",
+			 cap->nspname);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *stmt = SPI_getvalue(SPI_tuptable->vals[i],
+										SPI_tuptable->tupdesc, 1);
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i],
+										SPI_tuptable->tupdesc, 2);
+
+		appendStringInfoString(extsql, stmt);
+		MemoryContextSwitchTo(cap->callercxt);
+		cap->extensions = lappend(cap->extensions, pstrdup(name));
+		MemoryContextSwitchTo(cap->workcxt);
+	}
+
+	ret = SPI_execute_with_args(bac_ddl_uncaptured_query, 1, argtypes, args,
+								NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not list the objects of schema \"%s\" that cannot be captured",
+			 cap->nspname);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *what = SPI_getvalue(SPI_tuptable->vals[i],
+										SPI_tuptable->tupdesc, 1);
+
+		MemoryContextSwitchTo(cap->callercxt);
+		cap->uncaptured = lappend(cap->uncaptured, pstrdup(what));
+		MemoryContextSwitchTo(cap->workcxt);
+	}
+}
+
+/*
+ * DdlAssemble
+ *		The two scripts, items in the sorted order; the relations whose rows
+ *		are data into cap->tables.  The schema's name goes into a comment
+ *		line, so a line break in it must not end the comment.
+ */
+static void
+DdlAssemble(DdlCapture *cap, int *order, const char *extsql,
+			StringInfo pre, StringInfo post)
+{
+	char	   *commentname = pstrdup(quote_identifier(cap->nspname));
+	char	   *p;
+	int			i;
+
+	for (p = commentname; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	appendStringInfo(pre,
+					 "-- pg_bac pre-data of schema %s: run with search_path set to the target schema\n"
+					 "SELECT pg_catalog.set_config('check_function_bodies', 'false', true);\n",
+					 commentname);
+	appendStringInfoString(pre, extsql);
+	appendStringInfo(post,
+					 "-- pg_bac post-data of schema %s: run with search_path set to the target schema\n",
+					 commentname);
+	for (i = 0; i < cap->nitems; i++)
+	{
+		DdlItem    *it = &cap->items[order[i]];
+
+		CHECK_FOR_INTERRUPTS();
+		appendStringInfoString(it->post ? post : pre, it->sql);
+		if (it->classid == RelationRelationId && !it->post &&
+			get_rel_relkind(it->objid) == RELKIND_RELATION)
+		{
+			MemoryContextSwitchTo(cap->callercxt);
+			cap->tables = lappend_oid(cap->tables, it->objid);
+			MemoryContextSwitchTo(cap->workcxt);
+		}
+	}
+}
+
+/*
+ * DdlWarnUncaptured
+ *		A WARNING listing the objects that could not be captured, if any.
+ */
+static void
+DdlWarnUncaptured(const char *nspname, List *uncaptured)
+{
+	StringInfoData detail;
+	ListCell   *lc;
+
+	if (uncaptured == NIL)
+		return;
+	initStringInfo(&detail);
+	foreach(lc, uncaptured)
+		appendStringInfo(&detail, "%s%s", detail.len > 0 ? ", " : "",
+						 (char *) lfirst(lc));
+	ereport(WARNING,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg_plural("%d object of schema \"%s\" cannot be captured",
+						   "%d objects of schema \"%s\" cannot be captured",
+						   list_length(uncaptured),
+						   list_length(uncaptured), nspname),
+			 errdetail("Not captured: %s.", detail.data),
+			 errhint("Back these objects up by other means, or recreate them after a restore.")));
+	pfree(detail.data);
+}
+
+/*
  * BacCaptureSchemaDDL
  *		The definition of schema nspoid as pre-data and post-data scripts,
  *		the relations whose rows are data (in load order), the extensions the
@@ -115,57 +278,17 @@ static Datum DdlKeyArray(DdlCapture *cap);
 BacSchemaDDL *
 BacCaptureSchemaDDL(Oid nspoid)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	MemoryContext workcxt;
 	DdlCapture	cap;
-	HASHCTL		hctl;
 	BacSchemaDDL *result;
 	StringInfoData pre;
 	StringInfoData post;
 	StringInfoData extsql;
-	char	   *commentname;
-	char	   *p;
-	List	   *tables = NIL;
-	List	   *extensions = NIL;
-	List	   *uncaptured = NIL;
+	char	   *nspname;
 	int			save_nestlevel;
 	int		   *order;
-	Oid			argtypes[2] = {OIDOID, OIDARRAYOID};
-	Datum		args[2];
-	int			ret;
-	int			i;
 	const char *const *q;
 
-	memset(&cap, 0, sizeof(cap));
-	cap.nspoid = nspoid;
-	cap.nspname = get_namespace_name(nspoid);
-	if (cap.nspname == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_SCHEMA),
-				 errmsg("schema with OID %u does not exist", nspoid)));
-
-	if (IsCatalogNamespace(nspoid) || IsToastNamespace(nspoid) ||
-		isAnyTempNamespace(nspoid) ||
-		strcmp(cap.nspname, "information_schema") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
-				 errmsg("cannot capture the definition of system schema \"%s\"",
-						cap.nspname),
-				 errdetail("System and temporary schemas are not service schemas."),
-				 errhint("Name the schema of a service.")));
-
-	workcxt = AllocSetContextCreate(callercxt, "pg_bac DDL capture",
-									ALLOCSET_DEFAULT_SIZES);
-	MemoryContextSwitchTo(workcxt);
-
-	cap.maxitems = 256;
-	cap.items = palloc0(sizeof(DdlItem) * cap.maxitems);
-	hctl.keysize = sizeof(DdlObjKey);
-	hctl.entrysize = sizeof(DdlObjEntry);
-	hctl.hcxt = workcxt;
-	cap.objects = hash_create("pg_bac DDL objects", 1024, &hctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
+	DdlInit(&cap, nspoid);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
@@ -187,117 +310,32 @@ BacCaptureSchemaDDL(Oid nspoid)
 	DdlLinkRefreshes(&cap);
 	DdlPromote(&cap);
 	order = DdlSort(&cap);
-
-	/* extensions the schema's objects need */
-	args[0] = ObjectIdGetDatum(nspoid);
-	args[1] = DdlKeyArray(&cap);
-	ret = SPI_execute_with_args(bac_ddl_extension_query, 2, argtypes, args,
-								NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read the extensions schema \"%s\" needs",
-			 cap.nspname);
 	initStringInfo(&extsql);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *stmt = SPI_getvalue(SPI_tuptable->vals[i],
-										SPI_tuptable->tupdesc, 1);
-		char	   *name = SPI_getvalue(SPI_tuptable->vals[i],
-										SPI_tuptable->tupdesc, 2);
-
-		appendStringInfoString(&extsql, stmt);
-		MemoryContextSwitchTo(callercxt);
-		extensions = lappend(extensions, pstrdup(name));
-		MemoryContextSwitchTo(workcxt);
-	}
-
-	/* what cannot be captured */
-	ret = SPI_execute_with_args(bac_ddl_uncaptured_query, 1, argtypes, args,
-								NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not list the objects of schema \"%s\" that cannot be captured",
-			 cap.nspname);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *what = SPI_getvalue(SPI_tuptable->vals[i],
-										SPI_tuptable->tupdesc, 1);
-
-		MemoryContextSwitchTo(callercxt);
-		uncaptured = lappend(uncaptured, pstrdup(what));
-		MemoryContextSwitchTo(workcxt);
-	}
-
+	DdlReadExtensions(&cap, &extsql);
 	AtEOXact_GUC(false, save_nestlevel);
 
-	/*
-	 * assemble the scripts; the schema's name goes into a comment line, so
-	 * a line break in it must not end the comment
-	 */
 	initStringInfo(&pre);
 	initStringInfo(&post);
-	commentname = pstrdup(quote_identifier(cap.nspname));
-	for (p = commentname; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	appendStringInfo(&pre,
-					 "-- pg_bac pre-data of schema %s: run with search_path set to the target schema\n"
-					 "SELECT pg_catalog.set_config('check_function_bodies', 'false', true);\n",
-					 commentname);
-	appendStringInfoString(&pre, extsql.data);
-	appendStringInfo(&post,
-					 "-- pg_bac post-data of schema %s: run with search_path set to the target schema\n",
-					 commentname);
-	for (i = 0; i < cap.nitems; i++)
-	{
-		DdlItem    *it = &cap.items[order[i]];
-
-		CHECK_FOR_INTERRUPTS();
-		appendStringInfoString(it->post ? &post : &pre, it->sql);
-		if (it->classid == RelationRelationId && !it->post &&
-			get_rel_relkind(it->objid) == RELKIND_RELATION)
-		{
-			MemoryContextSwitchTo(callercxt);
-			tables = lappend_oid(tables, it->objid);
-			MemoryContextSwitchTo(workcxt);
-		}
-	}
+	DdlAssemble(&cap, order, extsql.data, &pre, &post);
 
 	/*
 	 * SPI calls may leave CurrentMemoryContext at SPI's procedure context,
 	 * which SPI_finish frees: copy the result out before that.
 	 */
-	MemoryContextSwitchTo(callercxt);
+	MemoryContextSwitchTo(cap.callercxt);
 	result = palloc0(sizeof(BacSchemaDDL));
 	result->pre_data = pstrdup(pre.data);
 	result->post_data = pstrdup(post.data);
-	result->tables = tables;
-	result->extensions = extensions;
-	result->uncaptured = uncaptured;
+	result->tables = cap.tables;
+	result->extensions = cap.extensions;
+	result->uncaptured = cap.uncaptured;
+	nspname = pstrdup(cap.nspname);
 
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
-	MemoryContextSwitchTo(callercxt);
-	MemoryContextDelete(workcxt);
-
-	if (uncaptured != NIL)
-	{
-		StringInfoData detail;
-		ListCell   *lc;
-
-		initStringInfo(&detail);
-		foreach(lc, uncaptured)
-			appendStringInfo(&detail, "%s%s", detail.len > 0 ? ", " : "",
-							 (char *) lfirst(lc));
-		ereport(WARNING,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg_plural("%d object of schema \"%s\" cannot be captured",
-							   "%d objects of schema \"%s\" cannot be captured",
-							   list_length(uncaptured),
-							   list_length(uncaptured), cap.nspname),
-				 errdetail("Not captured: %s.", detail.data),
-				 errhint("Back these objects up by other means, or recreate them after a restore.")));
-		pfree(detail.data);
-	}
-
+	MemoryContextSwitchTo(cap.callercxt);
+	MemoryContextDelete(cap.workcxt);
+	DdlWarnUncaptured(nspname, result->uncaptured);
 	return result;
 }
 

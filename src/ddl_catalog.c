@@ -760,14 +760,16 @@ C_NONE ", " C_NONE
 " WHERE s.stxnamespace = $1 AND " NOT_EXT(C_STATEXT, "s.oid");
 
 /*
- * The schema itself, named only through current_schema(): owner and comment
+ * The schema itself, named only through current_schema() in the DO block
+ * whose form pg_bac.h defines (BAC_SCHEMA_DO_*): owner and comment
  * first; its privileges before those of its objects (a grantor replaying
  * a grant needs USAGE on the schema); default privileges last, so that
  * they do not touch the objects the scripts create.
  */
 #define IN_CURRENT_SCHEMA(template) \
-	" 'DO $bac$BEGIN EXECUTE pg_catalog.format(' || pg_catalog.quote_literal(" template ") ||" \
-	" ', pg_catalog.current_schema()); END$bac$;' || E'\\n' "
+	" 'DO " BAC_SCHEMA_DO_QUOTE BAC_SCHEMA_DO_BODY_START "' ||" \
+	" pg_catalog.quote_literal(" template ") ||" \
+	" '" BAC_SCHEMA_DO_BODY_END BAC_SCHEMA_DO_QUOTE ";' || E'\\n' "
 
 static const char q_schema[] =
 "SELECT " C_NONE ", " C_NONE ", 1, ''::pg_catalog.text,"

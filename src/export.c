@@ -71,7 +71,7 @@
 #include "storage/fd.h"
 #include "utils/builtins.h"
 
-#include "pg_bac.h"
+#include "manifest.h"
 
 /* bytes read from a data file at a time */
 #define EXPORT_READ_CHUNK	65536
@@ -118,37 +118,6 @@ typedef struct ExportTableCols
 	List	   *columns;		/* ExportColumn *, or NIL if unknown */
 	bool		known;
 } ExportTableCols;
-
-/*
- * ExportReadWholeFile
- *		Read a script of the snapshot (small) into a NUL-terminated string.
- */
-static char *
-ExportReadWholeFile(const char *path)
-{
-	FILE	   *f;
-	StringInfoData buf;
-	char		chunk[8192];
-	size_t		n;
-
-	f = AllocateFile(path, PG_BINARY_R);
-	if (f == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open snapshot script \"%s\": %m", path)));
-	initStringInfo(&buf);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-	{
-		CHECK_FOR_INTERRUPTS();
-		appendBinaryStringInfo(&buf, chunk, n);
-	}
-	if (ferror(f))
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not read snapshot script \"%s\": %m", path)));
-	FreeFile(f);
-	return buf.data;
-}
 
 /*
  * ExportToServer
@@ -442,36 +411,6 @@ ExportHeader(BacManifest *m, BacManifestService *svc, const char *target)
 }
 
 /*
- * ExportFindService
- *		The service of the manifest named name; error if the snapshot does
- *		not have it.
- */
-static BacManifestService *
-ExportFindService(BacManifest *m, const char *name)
-{
-	ListCell   *lc;
-	StringInfoData have;
-
-	foreach(lc, m->services)
-	{
-		BacManifestService *s = lfirst(lc);
-
-		if (strcmp(s->service, name) == 0)
-			return s;
-	}
-	initStringInfo(&have);
-	foreach(lc, m->services)
-		appendStringInfo(&have, "%s%s", foreach_current_index(lc) ? ", " : "",
-						 quote_identifier(((BacManifestService *) lfirst(lc))->service));
-	ereport(ERROR,
-			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("service \"%s\" is not in snapshot \"%s\"", name, m->snapshot_id),
-			 errdetail("The snapshot holds the services: %s.", have.data),
-			 errhint("Pick a snapshot that contains the service; bac.snapshots() lists them.")));
-	return NULL;				/* keep compiler quiet */
-}
-
-/*
  * ExportCheckTarget
  *		as_schema must be a name CREATE SCHEMA accepts.
  */
@@ -530,14 +469,13 @@ ExportPrepare(const char *snapshot_id, const char *service,
 	BacManifest *m;
 	BacManifestService *svc;
 	const char *target;
-	List	   *paths = NIL;
 	ListCell   *lc;
 	char	   *pre;
 	char	   *post;
 	List	   *tables;
 
-	m = BacReadManifest(snapshot_id);
-	svc = ExportFindService(m, service);
+	m = BacReadManifest(snapshot_id, 0);
+	svc = BacManifestFindService(m, service);
 	ExportCheckPrivilege(m, svc);
 	target = as_schema ? as_schema : svc->schema;
 	ExportCheckTarget(target);
@@ -552,15 +490,13 @@ ExportPrepare(const char *snapshot_id, const char *service,
 				 errhint("Check the snapshot with bac.verify_snapshot().")));
 
 	/* size and SHA-256 of every file to be read, before the first line */
-	paths = lappend(paths, svc->pre_data);
-	paths = lappend(paths, svc->post_data);
-	foreach(lc, svc->tables)
-		paths = list_concat(paths, ((BacManifestTable *) lfirst(lc))->files);
-	BacVerifyFilesOrError(m, paths);
+	BacVerifyFilesOrError(m, BacManifestServiceFiles(svc));
 
-	pre = ExportReadWholeFile(psprintf("%s/%s", m->directory, svc->pre_data));
+	pre = BacReadWholeFile(psprintf("%s/%s", m->directory, svc->pre_data),
+						   "snapshot script", false, NULL);
 	pre = ExportToServer(pre, strlen(pre), st->src_encoding);
-	post = ExportReadWholeFile(psprintf("%s/%s", m->directory, svc->post_data));
+	post = BacReadWholeFile(psprintf("%s/%s", m->directory, svc->post_data),
+							"snapshot script", false, NULL);
 	post = ExportToServer(post, strlen(post), st->src_encoding);
 	tables = ExportScriptTables(pre);
 

@@ -33,8 +33,10 @@
 
 #include "access/htup_details.h"
 #include "access/nbtree.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
+#include "parser/parse_coerce.h"
 #include "commands/defrem.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -51,12 +53,12 @@
 #include "pg_bac.h"
 
 /*
- * BacOperatorName
+ * LinksOperatorName
  *		OPERATOR(schema.name) for an operator, so that no search_path
  *		decides which operator runs.
  */
 static char *
-BacOperatorName(Oid opno)
+LinksOperatorName(Oid opno)
 {
 	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
 	Form_pg_operator op;
@@ -73,12 +75,79 @@ BacOperatorName(Oid opno)
 }
 
 /*
- * BacCount
+ * BacLinkComparison
+ *		How a link from a column of type ftype to a key column of type ttype
+ *		compares, as a foreign key between them would (ATAddForeignKeyConstraint):
+ *		the default btree operator class of the key type; its cross-type
+ *		equality operators between ftype and the class's input type when the
+ *		family has them (and one for ftype itself), else, when both types
+ *		can be implicitly coerced to the class's input type (varchar ->
+ *		text, binary-coercible types), its equality operator on that type
+ *		with both sides cast to it.  The referencing column is the left
+ *		operand.  False when no foreign key could exist between the two
+ *		types.
+ */
+bool
+BacLinkComparison(Oid ftype, Oid ttype, BacLinkCompare *cmp)
+{
+	Oid			opclass = GetDefaultOpClass(ttype, BTREE_AM_OID);
+	Oid			family;
+	Oid			opcintype;
+	Oid			types[2];
+	Oid			targets[2];
+
+	memset(cmp, 0, sizeof(BacLinkCompare));
+	if (!OidIsValid(opclass))
+		return false;
+	family = get_opclass_family(opclass);
+	opcintype = get_opclass_input_type(opclass);
+	cmp->opno = get_opfamily_member(family, ftype, opcintype,
+									BTEqualStrategyNumber);
+	if (OidIsValid(cmp->opno) &&
+		OidIsValid(get_opfamily_member(family, opcintype, ftype,
+									   BTEqualStrategyNumber)) &&
+		OidIsValid(get_opfamily_member(family, ftype, ftype,
+									   BTEqualStrategyNumber)))
+		return true;
+	types[0] = ttype;
+	types[1] = ftype;
+	targets[0] = targets[1] = opcintype;
+	cmp->opno = get_opfamily_member(family, opcintype, opcintype,
+									BTEqualStrategyNumber);
+	if (!OidIsValid(cmp->opno) ||
+		!can_coerce_type(2, types, targets, COERCION_IMPLICIT))
+		return false;
+	/* a polymorphic input type (anyarray, anyenum) is no type to cast to */
+	if (!IsPolymorphicType(opcintype))
+		cmp->cast_to = opcintype;
+	return true;
+}
+
+/*
+ * LinksOperand
+ *		A column reference as an operand of the link's comparison: cast to
+ *		the comparison's type when it has another type, and in collation
+ *		coll when that is valid.
+ */
+static char *
+LinksOperand(const char *col, Oid type, BacLinkCompare *cmp, Oid coll)
+{
+	char	   *result = pstrdup(col);
+
+	if (OidIsValid(cmp->cast_to) && type != cmp->cast_to)
+		result = psprintf("%s::%s", result, format_type_be_qualified(cmp->cast_to));
+	if (OidIsValid(coll))
+		result = psprintf("%s COLLATE %s", result, generate_collation_name(coll));
+	return result;
+}
+
+/*
+ * LinksCount
  *		Run a query returning one int8 and return it.  Read-only, under the
  *		active snapshot.
  */
 static int64
-BacCount(const char *sql)
+LinksCount(const char *sql)
 {
 	bool		isnull;
 	Datum		d;
@@ -91,11 +160,11 @@ BacCount(const char *sql)
 }
 
 /*
- * BacSample
+ * LinksSample
  *		Run a query returning one text (or NULL) and return it palloc'd.
  */
 static char *
-BacSample(const char *sql)
+LinksSample(const char *sql)
 {
 	int			ret = SPI_execute(sql, true, 0);
 
@@ -105,11 +174,11 @@ BacSample(const char *sql)
 }
 
 /*
- * BacNameArray
+ * LinksNameArray
  *		Column names of a name[] datum as a C array; returns the count.
  */
 static int
-BacNameArray(Datum d, char ***names)
+LinksNameArray(Datum d, char ***names)
 {
 	Datum	   *elems;
 	bool	   *nulls;
@@ -124,16 +193,17 @@ BacNameArray(Datum d, char ***names)
 }
 
 /*
- * BacCountUnmatched
+ * LinksCountUnmatched
  *		Count the rows of table tab (alias alias) whose key columns are all
  *		not null (notnull) and that no row of othertab (alias otheralias)
  *		matches (cond, written with both aliases); broken references when
  *		tab is the referencing side, orphans when it is the referenced one.
- *		When there are some, *sample gets the smallest distinct keys (key,
- *		ncols columns), at most BAC_LINK_SAMPLES, as text.
+ *		When there are some and sample is not NULL, *sample gets the
+ *		smallest distinct keys (key, ncols columns), at most
+ *		BAC_LINK_SAMPLES, as text.
  */
 static int64
-BacCountUnmatched(const char *alias, const char *tab, const char *notnull,
+LinksCountUnmatched(const char *alias, const char *tab, const char *notnull,
 				  const char *key, const char *otheralias,
 				  const char *othertab, const char *cond, int ncols,
 				  char **sample)
@@ -146,8 +216,8 @@ BacCountUnmatched(const char *alias, const char *tab, const char *notnull,
 					 "SELECT pg_catalog.count(*) FROM %s %s WHERE %s"
 					 " AND NOT EXISTS (SELECT FROM %s %s WHERE %s)",
 					 tab, alias, notnull, othertab, otheralias, cond);
-	count = BacCount(sql.data);
-	if (count > 0)
+	count = LinksCount(sql.data);
+	if (count > 0 && sample != NULL)
 	{
 		resetStringInfo(&sql);
 		appendStringInfo(&sql,
@@ -157,21 +227,22 @@ BacCountUnmatched(const char *alias, const char *tab, const char *notnull,
 						 " ORDER BY 1 LIMIT %d) s",
 						 ncols > 1 ? "ROW" : "", key, tab, alias, notnull,
 						 othertab, otheralias, cond, BAC_LINK_SAMPLES);
-		*sample = BacSample(sql.data);
+		*sample = LinksSample(sql.data);
 	}
 	pfree(sql.data);
 	return count;
 }
 
 /*
- * BacCheckOneLink
+ * LinksCheckOne
  *		Count broken references and (if orphans_matter) orphans of one
  *		link; fills r (whose strings the caller allocated already).
  *		Returns NULL, or why the link cannot be checked.
  */
 static char *
-BacCheckOneLink(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
-				bool orphans_matter, BacLinkCheck *r, MemoryContext resultctx)
+LinksCheckOne(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
+			  bool orphans_matter, bool samples, BacLinkCheck *r,
+			  MemoryContext resultctx)
 {
 	StringInfoData cond,
 				fnotnull,
@@ -203,9 +274,8 @@ BacCheckOneLink(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 		Oid			ftype,
 					ttype,
 					fcoll,
-					tcoll,
-					opclass,
-					opno = InvalidOid;
+					tcoll;
+		BacLinkCompare cmp;
 		int32		typmod;
 		const char *fc,
 				   *tc;
@@ -220,33 +290,31 @@ BacCheckOneLink(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 		get_atttypetypmodcoll(trel, tatt, &ttype, &typmod, &tcoll);
 		ftype = getBaseType(ftype);
 		ttype = getBaseType(ttype);
-		opclass = GetDefaultOpClass(ttype, BTREE_AM_OID);
-		if (OidIsValid(opclass))
-			opno = get_opfamily_member(get_opclass_family(opclass), ftype, ttype,
-									   BTEqualStrategyNumber);
-		if (!OidIsValid(opno))
+		if (!BacLinkComparison(ftype, ttype, &cmp))
 			return psprintf("cannot check: no equality operator between %s and %s",
 							format_type_be(ftype), format_type_be(ttype));
 
 		fc = psprintf("f.%s", quote_identifier(fcols[i]));
 		tc = psprintf("t.%s", quote_identifier(tcols[i]));
-		appendStringInfo(&cond, "%s%s", i > 0 ? " AND " : "", fc);
-		if (OidIsValid(tcoll) && fcoll != tcoll)
-			appendStringInfo(&cond, " COLLATE %s", generate_collation_name(tcoll));
-		appendStringInfo(&cond, " %s %s", BacOperatorName(opno), tc);
+		appendStringInfo(&cond, "%s%s", i > 0 ? " AND " : "",
+						 LinksOperand(fc, ftype, &cmp,
+									  OidIsValid(tcoll) && fcoll != tcoll ? tcoll : InvalidOid));
+		appendStringInfo(&cond, " %s %s", LinksOperatorName(cmp.opno),
+						 LinksOperand(tc, ttype, &cmp, InvalidOid));
 		appendStringInfo(&fnotnull, "%s%s IS NOT NULL", i > 0 ? " AND " : "", fc);
 		appendStringInfo(&tnotnull, "%s%s IS NOT NULL", i > 0 ? " AND " : "", tc);
 		appendStringInfo(&fkey, "%s%s", i > 0 ? ", " : "", fc);
 		appendStringInfo(&tkey, "%s%s", i > 0 ? ", " : "", tc);
 	}
 
-	r->broken = BacCountUnmatched("f", ftab, fnotnull.data, fkey.data,
-								  "t", ttab, cond.data, ncols, &bsample);
+	r->broken = LinksCountUnmatched("f", ftab, fnotnull.data, fkey.data,
+									"t", ttab, cond.data, ncols,
+									samples ? &bsample : NULL);
 	r->orphans_checked = orphans_matter;
 	if (orphans_matter)
-		r->orphaned = BacCountUnmatched("t", ttab, tnotnull.data, tkey.data,
-										"f", ftab, cond.data, ncols,
-										&osample);
+		r->orphaned = LinksCountUnmatched("t", ttab, tnotnull.data, tkey.data,
+										  "f", ftab, cond.data, ncols,
+										  samples ? &osample : NULL);
 	r->checked = true;
 
 	if (bsample || osample)
@@ -263,12 +331,133 @@ BacCheckOneLink(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 }
 
 /*
+ * LinksRemapped
+ *		The relation that stands for relid while links are checked: the
+ *		table of the same name in the schema a remap puts in place of
+ *		relid's schema (InvalidOid when there is none), else relid itself.
+ *		Sets *nspname and *relname to the names of the result (NULL when it
+ *		does not exist).
+ */
+static Oid
+LinksRemapped(Oid relid, List *remaps, char **nspname, char **relname)
+{
+	ListCell   *lc;
+
+	*nspname = *relname = NULL;
+	if (!OidIsValid(relid))
+		return InvalidOid;
+	*nspname = get_namespace_name(get_rel_namespace(relid));
+	*relname = get_rel_name(relid);
+	foreach(lc, remaps)
+	{
+		BacSchemaRemap *r = lfirst(lc);
+		Oid			nsp;
+
+		if (strcmp(r->from, *nspname) != 0)
+			continue;
+		nsp = get_namespace_oid(r->to, true);
+		relid = OidIsValid(nsp) ? get_relname_relid(*relname, nsp) : InvalidOid;
+		*nspname = OidIsValid(relid) ? pstrdup(r->to) : NULL;
+		if (!OidIsValid(relid))
+			*relname = NULL;
+		break;
+	}
+	return relid;
+}
+
+/*
+ * LinksCheckRow
+ *		Check the link of one row of bac.links (as BacCheckLinksRemapped
+ *		reads them) and return its BacLinkCheck, allocated in resultctx.
+ */
+static BacLinkCheck *
+LinksCheckRow(HeapTuple tup, TupleDesc desc, List *remaps, bool quiet,
+			  MemoryContext resultctx)
+{
+	bool		isnull;
+	Datum		d;
+	Oid			frel = InvalidOid,
+				trel = InvalidOid;
+	char	  **fcols,
+			  **tcols;
+	char	   *fnsp,
+			   *fname,
+			   *tnsp,
+			   *tname;
+	int			nf,
+				nt;
+	bool		orphans_matter;
+	BacLinkCheck *r;
+	MemoryContext old;
+	char	   *why;
+
+	d = SPI_getbinval(tup, desc, 2, &isnull);
+	if (!isnull)
+		frel = DatumGetObjectId(d);
+	d = SPI_getbinval(tup, desc, 4, &isnull);
+	if (!isnull)
+		trel = DatumGetObjectId(d);
+	frel = LinksRemapped(frel, remaps, &fnsp, &fname);
+	trel = LinksRemapped(trel, remaps, &tnsp, &tname);
+	nf = LinksNameArray(SPI_getbinval(tup, desc, 3, &isnull), &fcols);
+	nt = LinksNameArray(SPI_getbinval(tup, desc, 5, &isnull), &tcols);
+	orphans_matter = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+
+	old = MemoryContextSwitchTo(resultctx);
+	r = palloc0(sizeof(BacLinkCheck));
+	r->link = SPI_getvalue(tup, desc, 1);
+	r->declared = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+	r->from_service = SPI_getvalue(tup, desc, 8);
+	r->to_service = SPI_getvalue(tup, desc, 9);
+	r->from_schema = fnsp ? pstrdup(fnsp) : NULL;
+	r->from_table = fname ? pstrdup(fname) : NULL;
+	r->to_schema = tnsp ? pstrdup(tnsp) : NULL;
+	r->to_table = tname ? pstrdup(tname) : NULL;
+	MemoryContextSwitchTo(old);
+
+	if (nf != nt)
+		why = pstrdup("cannot check: column counts differ");
+	else
+		why = LinksCheckOne(frel, fcols, trel, tcols, nf, orphans_matter,
+							!quiet, r, resultctx);
+	if (why)
+	{
+		old = MemoryContextSwitchTo(resultctx);
+		r->checked = false;
+		r->broken = 0;
+		r->orphans_checked = false;
+		r->sample = pstrdup(why);
+		MemoryContextSwitchTo(old);
+		if (!quiet)
+			ereport(WARNING,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("link \"%s\" %s", r->link, why),
+					 errdetail("Its counts are reported as NULL."),
+					 errhint("Drop the link with bac.drop_link and declare it again for the current tables.")));
+	}
+	return r;
+}
+
+/*
  * BacCheckLinks
  *		Check every link touching the given services (List of char *; NIL:
  *		all links).  See pg_bac.h for the contract.
  */
 List *
 BacCheckLinks(List *service_names)
+{
+	return BacCheckLinksRemapped(service_names, NIL, false);
+}
+
+/*
+ * BacCheckLinksRemapped
+ *		BacCheckLinks, with the tables of some schemas replaced by the
+ *		tables of the same names in other schemas (remaps, BacSchemaRemap
+ *		*); quiet: no WARNING for a link that cannot be checked and no
+ *		samples.  See pg_bac.h.
+ */
+List *
+BacCheckLinksRemapped(List *service_names, List *remaps, bool quiet)
 {
 	MemoryContext resultctx = CurrentMemoryContext;
 	List	   *result = NIL;
@@ -306,13 +495,13 @@ BacCheckLinks(List *service_names)
 	PushActiveSnapshot(GetTransactionSnapshot());
 
 	ret = BacRegistryQuery("SELECT link, from_table::pg_catalog.oid, from_columns,"
-								" to_table::pg_catalog.oid, to_columns, orphans_matter,"
-								" declared, from_service, to_service"
-								"  FROM bac.links"
-								" WHERE $1 IS NULL"
-								"    OR from_service OPERATOR(pg_catalog.=) ANY ($1)"
-								"    OR to_service OPERATOR(pg_catalog.=) ANY ($1)"
-								" ORDER BY declared DESC, link, from_service, to_service",
+						   " to_table::pg_catalog.oid, to_columns, orphans_matter,"
+						   " declared, from_service, to_service"
+						   "  FROM bac.links"
+						   " WHERE $1 IS NULL"
+						   "    OR from_service OPERATOR(pg_catalog.=) ANY ($1)"
+						   "    OR to_service OPERATOR(pg_catalog.=) ANY ($1)"
+						   " ORDER BY declared DESC, link, from_service, to_service",
 						   1, argtypes, values, nulls);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
@@ -321,60 +510,11 @@ BacCheckLinks(List *service_names)
 
 	for (uint64 i = 0; i < ndefs; i++)
 	{
-		HeapTuple	tup = defs->vals[i];
-		TupleDesc	desc = defs->tupdesc;
-		bool		isnull;
-		Datum		d;
-		Oid			frel = InvalidOid,
-					trel = InvalidOid;
-		char	  **fcols,
-				  **tcols;
-		int			nf,
-					nt;
-		bool		orphans_matter;
 		BacLinkCheck *r;
 		MemoryContext old;
-		char	   *why;
 
 		CHECK_FOR_INTERRUPTS();
-
-		old = MemoryContextSwitchTo(resultctx);
-		r = palloc0(sizeof(BacLinkCheck));
-		r->link = SPI_getvalue(tup, desc, 1);
-		r->declared = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
-		r->from_service = SPI_getvalue(tup, desc, 8);
-		r->to_service = SPI_getvalue(tup, desc, 9);
-		MemoryContextSwitchTo(old);
-
-		d = SPI_getbinval(tup, desc, 2, &isnull);
-		if (!isnull)
-			frel = DatumGetObjectId(d);
-		d = SPI_getbinval(tup, desc, 4, &isnull);
-		if (!isnull)
-			trel = DatumGetObjectId(d);
-		nf = BacNameArray(SPI_getbinval(tup, desc, 3, &isnull), &fcols);
-		nt = BacNameArray(SPI_getbinval(tup, desc, 5, &isnull), &tcols);
-		orphans_matter = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
-
-		if (nf != nt)
-			why = pstrdup("cannot check: column counts differ");
-		else
-			why = BacCheckOneLink(frel, fcols, trel, tcols, nf, orphans_matter,
-								  r, resultctx);
-		if (why)
-		{
-			old = MemoryContextSwitchTo(resultctx);
-			r->checked = false;
-			r->broken = 0;
-			r->orphans_checked = false;
-			r->sample = pstrdup(why);
-			MemoryContextSwitchTo(old);
-			ereport(WARNING,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("link \"%s\" %s", r->link, why),
-					 errdetail("Its counts are reported as NULL."),
-					 errhint("Drop the link with bac.drop_link and declare it again for the current tables.")));
-		}
+		r = LinksCheckRow(defs->vals[i], defs->tupdesc, remaps, quiet, resultctx);
 		old = MemoryContextSwitchTo(resultctx);
 		result = lappend(result, r);
 		MemoryContextSwitchTo(old);

@@ -84,6 +84,18 @@ BacSchemaOid(const char *nspname, bool missing_ok)
 }
 
 /*
+ * BacMayActOnSchema
+ *		The one rule of who may act on a service's schema (snapshot,
+ *		restore, export, links): a superuser, or the owner of the schema (or
+ *		a member of the owner role).
+ */
+bool
+BacMayActOnSchema(Oid nspoid)
+{
+	return superuser() || pg_namespace_ownercheck(nspoid, GetUserId());
+}
+
+/*
  * BacCheckSchemaPrivilege
  *		A superuser may act on every service; any other role only on the
  *		services whose schema it owns (or is a member of the owner role).
@@ -91,9 +103,7 @@ BacSchemaOid(const char *nspname, bool missing_ok)
 void
 BacCheckSchemaPrivilege(Oid nspoid, const char *action)
 {
-	if (superuser())
-		return;
-	if (!pg_namespace_ownercheck(nspoid, GetUserId()))
+	if (!BacMayActOnSchema(nspoid))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s schema \"%s\"",

@@ -19,6 +19,8 @@
 #include "nodes/pg_list.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
+#include "utils/relcache.h"
+#include "storage/block.h"
 
 #define PG_BAC_VERSION			"0.2"
 #define PG_BAC_ARCHIVE_FORMAT	1
@@ -26,6 +28,7 @@
 /* pg_bac.c: settings and helpers every subsystem uses */
 extern char *bac_archive_directory;
 
+extern bool BacMayActOnSchema(Oid nspoid);
 extern void BacCheckSchemaPrivilege(Oid nspoid, const char *action);
 extern Oid	BacSchemaOid(const char *nspname, bool missing_ok);
 extern int	BacNameArrayElements(ArrayType *arr, const char *argname,
@@ -43,21 +46,16 @@ extern int	BacNameArrayElements(ArrayType *arr, const char *argname,
  * views bac.services and bac.links show them (bac.links adds the
  * discovered cross-service foreign keys, declared = false).
  *
- * Registry reads and writes go through BacRegistryQuery/BacRegistryExecute,
- * which run one statement as the owner of the registry tables (the
- * extension owner): callers must have checked the caller's rights first.  BacLockRegistry serializes every
- * change of the registry (register, unregister, add_link, drop_link).
+ * Registry reads go through BacRegistryQuery, which runs one statement as
+ * the owner of the registry tables (the extension owner, BacExtensionOwner):
+ * callers must have checked the caller's rights first.  registry.c alone
+ * writes the registry, serializing every change (register, unregister,
+ * add_link, drop_link) with a lock.
  */
-extern Oid	BacRegistryRelid(const char *relname);
-extern void BacLockRegistry(void);
 extern int	BacPinSearchPath(void);
+extern Oid	BacExtensionOwner(void);
 extern int	BacRegistryQuery(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls);
-extern void BacRegistryExecute(const char *sql, int nargs, Oid *argtypes,
-							   Datum *values, const char *nulls,
-							   int expected_rows);
-extern char *BacServiceOfSchema(const char *nspname);
-extern char *BacSchemaOfService(const char *service);
 extern void BacCheckServicePrivilege(const char *service, const char *action);
 
 /*
@@ -99,9 +97,41 @@ typedef struct BacLinkCheck
 	bool		orphans_checked;
 	int64		orphaned;
 	char	   *sample;			/* NULL when nothing to show */
+	char	   *from_schema;	/* the tables checked (after remapping): */
+	char	   *from_table;		/* schema and name, NULL when the table */
+	char	   *to_schema;		/* does not exist */
+	char	   *to_table;
 } BacLinkCheck;
 
+/*
+ * BacCheckLinksRemapped is BacCheckLinks with the tables of some schemas
+ * replaced by the tables of the same names in other schemas (the restore's
+ * report checks the restored copy in place of the live tables); quiet
+ * gives no WARNING and no samples.
+ */
+typedef struct BacSchemaRemap
+{
+	char	   *from;			/* a link's table in this schema ... */
+	char	   *to;				/* ... is checked as the same-named table of
+								 * this one */
+} BacSchemaRemap;
+
+/*
+ * How a link compares its columns, as a foreign key between them would
+ * (BacLinkComparison): the referencing column OPERATOR(opno) the key
+ * column, both cast to cast_to when it is valid.  bac.add_link accepts
+ * exactly the column types a foreign key accepts.
+ */
+typedef struct BacLinkCompare
+{
+	Oid			opno;			/* btree equality operator */
+	Oid			cast_to;		/* InvalidOid: no cast */
+} BacLinkCompare;
+
 extern List *BacCheckLinks(List *service_names);
+extern List *BacCheckLinksRemapped(List *service_names, List *remaps,
+								   bool quiet);
+extern bool BacLinkComparison(Oid ftype, Oid ttype, BacLinkCompare *cmp);
 
 /*
  * ddl.c: a schema's definition as SQL scripts, captured from the catalogs.
@@ -129,23 +159,57 @@ typedef struct BacSchemaDDL
 
 extern BacSchemaDDL *BacCaptureSchemaDDL(Oid nspoid);
 
+/*
+ * The contract between the DDL capture (ddl_catalog.c writes it) and the
+ * restore (restore_script.c reads it): a statement about the schema itself
+ * (owner, comment, grants, default privileges) is captured as
+ *
+ *	DO $bac$BEGIN EXECUTE pg_catalog.format('<statement>',
+ *		pg_catalog.current_schema()); END$bac$;
+ *
+ * on one line, <statement> naming the schema as %I or %1$I (and writing a
+ * literal % as %%), so that it follows the script into whatever schema it
+ * is run in.  The restore takes <statement> back out of the DO block's
+ * body (BAC_SCHEMA_DO_BODY_START, the literal, BAC_SCHEMA_DO_BODY_END) to
+ * find the roles it names.
+ */
+#define BAC_SCHEMA_DO_QUOTE			"$bac$"
+#define BAC_SCHEMA_DO_BODY_START	"BEGIN EXECUTE pg_catalog.format("
+#define BAC_SCHEMA_DO_BODY_END		", pg_catalog.current_schema()); END"
+
 /* ddl_catalog.c: the catalog queries behind BacCaptureSchemaDDL */
 extern const char *const bac_ddl_item_queries[];
 extern const char bac_ddl_alias_query[];
 extern const char bac_ddl_extension_query[];
 extern const char bac_ddl_uncaptured_query[];
 
-/* archive.c */
-
 /*
- * The archive format v1 contract (manifest.json) is documented at the top of
- * src/archive.c.  Paths in a manifest are relative to the snapshot
- * directory; snapshot ids match BAC_SNAPSHOT_ID_PATTERN and are the only
- * user input that ever becomes a path component (after validation).
+ * archive.c: the archive directory.  Paths in a manifest are relative to
+ * the snapshot directory; snapshot ids match BAC_SNAPSHOT_ID_PATTERN and
+ * are the only user input that ever becomes a path component (after
+ * validation).  The manifest itself: manifest.h.
  */
 #define BAC_SNAPSHOT_ID_PATTERN "YYYYMMDDTHHMMSS.ffffffZ"
 #define BAC_SNAPSHOT_ID_LEN		23
 
+extern char *BacArchiveDirectory(bool create);
+extern bool BacValidSnapshotId(const char *snapshot_id);
+extern char *BacSnapshotDirectory(const char *snapshot_id);
+extern void BacFsyncPath(const char *path, bool isdir);
+extern void BacMakeDir(const char *path);
+extern void BacWriteNewFile(const char *path, const char *data, size_t len);
+extern char *BacReadWholeFile(const char *path, const char *what,
+							  bool missing_ok, size_t *len);
+
+/*
+ * datafile.c: the data files.  A data file is read back (decompressed when
+ * needed) through a BacDataReader; restore feeds BeginCopyFrom's
+ * data_source_cb from it, export its lines.  A compressed file that ends
+ * inside a frame, or has bytes after its last frame that are not a frame,
+ * is an ERROR naming the file.  BacDataReaderCheckEnd errors if a consumer
+ * that stopped early (COPY's end-of-data marker) left compressed bytes
+ * unread.
+ */
 typedef enum BacCompression
 {
 	BAC_COMPRESSION_NONE,
@@ -153,100 +217,23 @@ typedef enum BacCompression
 	BAC_COMPRESSION_LZ4
 } BacCompression;
 
-/* one file of a snapshot, as the manifest lists it */
-typedef struct BacManifestFile
-{
-	char	   *path;			/* relative to the snapshot directory */
-	int64		bytes;			/* size on disk */
-	char		sha256[65];		/* hex */
-} BacManifestFile;
+typedef struct BacDataReader BacDataReader;
 
-/* one table's data: the files are loaded in list order */
-typedef struct BacManifestTable
-{
-	char	   *name;			/* table name inside its schema */
-	int64		rows;
-	int64		bytes;			/* on disk, all files */
-	int64		raw_bytes;		/* uncompressed COPY text */
-	List	   *files;			/* char * paths (relative), in load order */
-} BacManifestTable;
-
-typedef struct BacManifestService
-{
-	char	   *service;
-	char	   *schema;
-	char	   *owner;			/* NULL if none */
-	char	   *service_group;	/* NULL if none */
-	char	   *pre_data;		/* relative path of pre-data.sql */
-	char	   *post_data;		/* relative path of post-data.sql */
-	List	   *tables;			/* BacManifestTable *, in load order */
-	List	   *extensions;		/* char * */
-	List	   *uncaptured;		/* char * */
-} BacManifestService;
-
-typedef struct BacManifest
-{
-	char	   *directory;		/* absolute path of the snapshot directory */
-	int			format;
-	char	   *snapshot_id;
-	char	   *label;			/* NULL if none */
-	char	   *consistent_at;	/* timestamptz text, ISO 8601 */
-	char	   *txid_snapshot;	/* pg_current_snapshot() of the instant */
-	char	   *wal_lsn;
-	bool		in_recovery;
-	char	   *system_identifier;
-	char	   *server_version;
-	int			server_version_num;
-	char	   *database;
-	char	   *encoding;		/* of the COPY text in the data files */
-	char	   *extension_version;
-	BacCompression compression;
-	int			workers;
-	int64		duration_us;
-	int			tables;
-	int64		rows;
-	int64		bytes;
-	List	   *services;		/* BacManifestService * */
-	List	   *files;			/* BacManifestFile *: every file but the
-								 * manifest */
-	Jsonb	   *json;			/* the whole manifest (links are in "links") */
-} BacManifest;
-
-/* result of checking one file against the manifest */
-typedef struct BacVerifyResult
-{
-	char	   *file;
-	bool		ok;
-	char	   *detail;
-} BacVerifyResult;
-
-extern char *BacArchiveDirectory(bool create);
-extern void BacCleanStaleTempDirs(const char *archive);
-extern bool BacValidSnapshotId(const char *snapshot_id);
-extern char *BacSnapshotDirectory(const char *snapshot_id);
-extern BacManifest *BacReadManifest(const char *snapshot_id);
-extern BacManifest *BacParseManifest(const char *directory, const char *json,
-									 bool missing_ok);
-extern List *BacVerifyFiles(BacManifest *manifest, List *paths);
-extern void BacVerifyFilesOrError(BacManifest *manifest, List *paths);
-extern void BacCheckSnapshotPrivilege(BacManifest *manifest,
-									  const char *action);
-extern bool BacMaySeeSnapshot(BacManifest *manifest);
 extern const char *BacCompressionName(BacCompression c);
 extern BacCompression BacCompressionFromName(const char *name);
-extern void BacSha256Text(const char *data, size_t len, char *hex);
-extern void BacSha256File(const char *path, char *hex, int64 *bytes);
-extern void BacFsyncPath(const char *path, bool isdir);
+extern bool BacCompressionKnown(const char *name, BacCompression *c);
+extern const char *BacCompressionExtension(BacCompression c);
+extern void BacWriteAll(int fd, const char *path, const void *buf, size_t len);
+extern void BacDataFileFinish(const char *rawpath, const char *path,
+							  BacCompression comp, char *hex, int64 *bytes,
+							  int64 *raw_bytes);
+extern BacDataReader *BacDataReaderOpen(const char *path,
+										BacCompression compression);
+extern size_t BacDataReaderRead(BacDataReader *reader, void *buf, size_t len);
+extern void BacDataReaderCheckEnd(BacDataReader *reader);
+extern void BacDataReaderClose(BacDataReader *reader);
 
-/*
- * copy_out.c: the data path.  A data file is read back (decompressed when
- * needed) through a BacDataReader; restore feeds BeginCopyFrom's
- * data_source_cb from it.  A compressed file that ends inside a frame, or
- * has bytes after its last frame that are not a frame, is an ERROR naming
- * the file.  BacDataReaderCheckEnd errors if a consumer that stopped early
- * (COPY's end-of-data marker) left compressed bytes unread.
- */
-typedef struct BacDataReader BacDataReader;
+/* copy_out.c: parallel COPY TO of a snapshot's tables and slices */
 
 /* one unit of copying: a whole table, or a TID-range slice (sql != NULL) */
 typedef struct BacCopyTask
@@ -271,20 +258,11 @@ extern void BacRunCopyTasks(BacCopyTask *tasks, int ntasks, int ntables,
 							List *preheld,
 							BacTableDoneCallback cb, void *arg);
 extern void BacReleaseRelationLocks(Oid relid, List *preheld);
-extern void BacWriteAll(int fd, const char *path, const void *buf, size_t len);
+extern char *BacCopySliceQuery(Relation rel, BlockNumber nblocks, int k,
+							   int nslices);
 
-extern BacDataReader *BacDataReaderOpen(const char *path,
-										BacCompression compression);
-extern size_t BacDataReaderRead(BacDataReader *reader, void *buf, size_t len);
-extern void BacDataReaderCheckEnd(BacDataReader *reader);
-extern void BacDataReaderClose(BacDataReader *reader);
-
-/* snapshot.c */
-
-/* restore.c, copy_in.c: restore services from a snapshot */
+/* copy_in.c: load one data file into a table (restore) */
 extern uint64 BacCopyIn(Oid relid, const char *path, BacCompression compression,
 						const char *encoding, bool freeze, bool *frozen);
-
-/* export.c: bac.export(), a snapshot's service as a plain SQL script */
 
 #endif							/* PG_BAC_H */

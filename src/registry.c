@@ -23,7 +23,7 @@
  * runs with the owner's rights.
  *
  * Every change of the registry first takes ShareRowExclusiveLock on
- * bac.service (BacLockRegistry), so two sessions registering the same
+ * bac.service (RegistryLock), so two sessions registering the same
  * service or adding links concurrently run one after the other; the
  * second one's checks then see the first one's committed rows (in READ
  * COMMITTED, each SPI statement takes a fresh snapshot) and it fails with
@@ -65,11 +65,11 @@
 #include "pg_bac.h"
 
 /*
- * BacRegistryRelid
+ * RegistryRelid
  *		OID of relation bac.<relname> (the registry tables and views).
  */
-Oid
-BacRegistryRelid(const char *relname)
+static Oid
+RegistryRelid(const char *relname)
 {
 	Oid			nspoid = BacSchemaOid("bac", false);
 	Oid			relid = get_relname_relid(relname, nspoid);
@@ -80,14 +80,14 @@ BacRegistryRelid(const char *relname)
 }
 
 /*
- * BacLockRegistry
+ * RegistryLock
  *		Serialize changes of the registry: ShareRowExclusiveLock on
  *		bac.service conflicts with itself but not with readers.
  */
-void
-BacLockRegistry(void)
+static void
+RegistryLock(void)
 {
-	LockRelationOid(BacRegistryRelid("service"), ShareRowExclusiveLock);
+	LockRelationOid(RegistryRelid("service"), ShareRowExclusiveLock);
 }
 
 /*
@@ -108,13 +108,13 @@ BacPinSearchPath(void)
 }
 
 /*
- * BacRegistryOwner
+ * BacExtensionOwner
  *		The role owning the registry tables: the extension owner.
  */
-static Oid
-BacRegistryOwner(void)
+Oid
+BacExtensionOwner(void)
 {
-	Oid			relid = BacRegistryRelid("service");
+	Oid			relid = RegistryRelid("service");
 	HeapTuple	tup;
 	Oid			owner;
 
@@ -132,7 +132,7 @@ BacRegistryOwner(void)
  *		file header) and return the SPI result code.  Reads go through here
  *		too, since callers other than superusers have no privilege on the
  *		registry tables.  Always takes a fresh snapshot (read_only = false),
- *		so that after BacLockRegistry the rows committed by a session we
+ *		so that after RegistryLock the rows committed by a session we
  *		waited for are seen.  The caller is connected to SPI and has
  *		checked the caller's rights for anything it writes.
  */
@@ -145,7 +145,7 @@ BacRegistryQuery(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	int			ret;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(BacRegistryOwner(),
+	SetUserIdAndSecContext(BacExtensionOwner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
@@ -157,12 +157,12 @@ BacRegistryQuery(const char *sql, int nargs, Oid *argtypes, Datum *values,
 }
 
 /*
- * BacRegistryExecute
+ * RegistryExecute
  *		Run one registry-writing statement as the registry owner and check
  *		it touched expected_rows rows (-1: any).
  */
-void
-BacRegistryExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+static void
+RegistryExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 				   const char *nulls, int expected_rows)
 {
 	(void) BacRegistryQuery(sql, nargs, argtypes, values, nulls);
@@ -172,13 +172,13 @@ BacRegistryExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 }
 
 /*
- * BacLookupOne
+ * RegistryLookupOne
  *		Run a one-parameter (name) query returning at most one text column
  *		of one row; returns the value palloc'd in the current context, or
  *		NULL when there is no row.  Caller is connected to SPI.
  */
 static char *
-BacLookupOne(const char *sql, const char *arg)
+RegistryLookupOne(const char *sql, const char *arg)
 {
 	Oid			argtypes[1] = {NAMEOID};
 	Datum		values[1];
@@ -196,37 +196,37 @@ BacLookupOne(const char *sql, const char *arg)
 }
 
 /*
- * BacServiceOfSchema
+ * RegistryServiceOfSchema
  *		Name of the service registered for schema nspname, or NULL.
  *		Caller is connected to SPI.
  */
-char *
-BacServiceOfSchema(const char *nspname)
+static char *
+RegistryServiceOfSchema(const char *nspname)
 {
-	return BacLookupOne("SELECT service FROM bac.service"
+	return RegistryLookupOne("SELECT service FROM bac.service"
 						" WHERE schema_name OPERATOR(pg_catalog.=) $1",
 						nspname);
 }
 
 /*
- * BacSchemaOfService
+ * RegistrySchemaOfService
  *		Schema name of a registered service, or NULL when the service is
  *		not registered.  Caller is connected to SPI.
  */
-char *
-BacSchemaOfService(const char *service)
+static char *
+RegistrySchemaOfService(const char *service)
 {
-	return BacLookupOne("SELECT schema_name FROM bac.service"
+	return RegistryLookupOne("SELECT schema_name FROM bac.service"
 						" WHERE service OPERATOR(pg_catalog.=) $1",
 						service);
 }
 
 /*
- * BacUnknownService
+ * RegistryUnknownService
  *		Report a service name that is not registered.
  */
 static void
-BacUnknownService(const char *service)
+RegistryUnknownService(const char *service)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -245,11 +245,11 @@ BacUnknownService(const char *service)
 void
 BacCheckServicePrivilege(const char *service, const char *action)
 {
-	char	   *schema = BacSchemaOfService(service);
+	char	   *schema = RegistrySchemaOfService(service);
 	Oid			nspoid;
 
 	if (schema == NULL)
-		BacUnknownService(service);
+		RegistryUnknownService(service);
 	nspoid = BacSchemaOid(schema, true);
 	if (OidIsValid(nspoid))
 		BacCheckSchemaPrivilege(nspoid, action);
@@ -263,11 +263,11 @@ BacCheckServicePrivilege(const char *service, const char *action)
 }
 
 /*
- * BacRequireArg
+ * RegistryRequireArg
  *		Reject a NULL argument of a registry function.
  */
 static void
-BacRequireArg(FunctionCallInfo fcinfo, int argno, const char *argname,
+RegistryRequireArg(FunctionCallInfo fcinfo, int argno, const char *argname,
 			  const char *funcname)
 {
 	if (PG_ARGISNULL(argno))
@@ -279,11 +279,11 @@ BacRequireArg(FunctionCallInfo fcinfo, int argno, const char *argname,
 }
 
 /*
- * BacRequireNonEmpty
+ * RegistryRequireNonEmpty
  *		Reject an empty name.
  */
 static void
-BacRequireNonEmpty(const char *value, const char *argname)
+RegistryRequireNonEmpty(const char *value, const char *argname)
 {
 	if (value[0] == '\0')
 		ereport(ERROR,
@@ -294,11 +294,11 @@ BacRequireNonEmpty(const char *value, const char *argname)
 }
 
 /*
- * BacSpiExec
+ * RegistrySpiExec
  *		Run a utility statement or query as the caller; errors propagate.
  */
 static void
-BacSpiExec(const char *sql)
+RegistrySpiExec(const char *sql)
 {
 	int			ret = SPI_execute(sql, false, 0);
 
@@ -342,11 +342,11 @@ bac_register_service(PG_FUNCTION_ARGS)
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 
-	BacRequireArg(fcinfo, 0, "service", "bac.register_service");
+	RegistryRequireArg(fcinfo, 0, "service", "bac.register_service");
 	service = NameStr(*PG_GETARG_NAME(0));
-	BacRequireNonEmpty(service, "service");
+	RegistryRequireNonEmpty(service, "service");
 	schema = PG_ARGISNULL(1) ? service : NameStr(*PG_GETARG_NAME(1));
-	BacRequireNonEmpty(schema, "schema_name");
+	RegistryRequireNonEmpty(schema, "schema_name");
 	if (!PG_ARGISNULL(2))
 	{
 		owner = PG_GETARG_OID(2);
@@ -361,7 +361,7 @@ bac_register_service(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(3))
 	{
 		group = NameStr(*PG_GETARG_NAME(3));
-		BacRequireNonEmpty(group, "service_group");
+		RegistryRequireNonEmpty(group, "service_group");
 	}
 
 	if (IsReservedName(schema) || strcmp(schema, "information_schema") == 0 ||
@@ -374,15 +374,15 @@ bac_register_service(PG_FUNCTION_ARGS)
 
 	guclevel = BacPinSearchPath();
 	SPI_connect();
-	BacLockRegistry();
+	RegistryLock();
 
-	if ((other = BacSchemaOfService(service)) != NULL)
+	if ((other = RegistrySchemaOfService(service)) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("service \"%s\" is already registered", service),
 				 errdetail("Service \"%s\" has schema \"%s\".", service, other),
 				 errhint("Unregister it first with bac.unregister_service, or pick another service name.")));
-	if ((other = BacServiceOfSchema(schema)) != NULL)
+	if ((other = RegistryServiceOfSchema(schema)) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("schema \"%s\" already belongs to service \"%s\"",
@@ -396,21 +396,21 @@ bac_register_service(PG_FUNCTION_ARGS)
 	{
 		/* created as the caller: CREATE privilege on the database needed */
 		if (OidIsValid(owner))
-			BacSpiExec(psprintf("CREATE SCHEMA %s AUTHORIZATION %s",
+			RegistrySpiExec(psprintf("CREATE SCHEMA %s AUTHORIZATION %s",
 								quote_identifier(schema),
 								quote_identifier(GetUserNameFromId(owner, false))));
 		else
-			BacSpiExec(psprintf("CREATE SCHEMA %s", quote_identifier(schema)));
+			RegistrySpiExec(psprintf("CREATE SCHEMA %s", quote_identifier(schema)));
 	}
 	else
 	{
 		BacCheckSchemaPrivilege(nspoid, "register");
 		if (OidIsValid(owner))
-			BacSpiExec(psprintf("ALTER SCHEMA %s OWNER TO %s",
+			RegistrySpiExec(psprintf("ALTER SCHEMA %s OWNER TO %s",
 								quote_identifier(schema),
 								quote_identifier(GetUserNameFromId(owner, false))));
 	}
-	BacSpiExec(psprintf("REVOKE ALL ON SCHEMA %s FROM PUBLIC",
+	RegistrySpiExec(psprintf("REVOKE ALL ON SCHEMA %s FROM PUBLIC",
 						quote_identifier(schema)));
 	CommandCounterIncrement();
 
@@ -436,7 +436,7 @@ bac_register_service(PG_FUNCTION_ARGS)
 		values[3] = (Datum) 0;
 		nulls[3] = 'n';
 	}
-	BacRegistryExecute("INSERT INTO bac.service (service, schema_name, owner, service_group)"
+	RegistryExecute("INSERT INTO bac.service (service, schema_name, owner, service_group)"
 					   " VALUES ($1, $2, $3, $4)",
 					   4, argtypes, values, nulls, 1);
 
@@ -465,15 +465,15 @@ bac_unregister_service(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {NAMEOID};
 	Datum		values[1];
 
-	BacRequireArg(fcinfo, 0, "service", "bac.unregister_service");
+	RegistryRequireArg(fcinfo, 0, "service", "bac.unregister_service");
 	service = NameStr(*PG_GETARG_NAME(0));
 
 	guclevel = BacPinSearchPath();
 	SPI_connect();
-	BacLockRegistry();
+	RegistryLock();
 
 	BacCheckServicePrivilege(service, "unregister");
-	schema = BacSchemaOfService(service);
+	schema = RegistrySchemaOfService(service);
 
 	namestrcpy(&n_schema, schema);
 	values[0] = NameGetDatum(&n_schema);
@@ -499,7 +499,7 @@ bac_unregister_service(PG_FUNCTION_ARGS)
 
 	namestrcpy(&n_service, service);
 	values[0] = NameGetDatum(&n_service);
-	BacRegistryExecute("DELETE FROM bac.service WHERE service OPERATOR(pg_catalog.=) $1",
+	RegistryExecute("DELETE FROM bac.service WHERE service OPERATOR(pg_catalog.=) $1",
 					   1, argtypes, values, NULL, 1);
 
 	SPI_finish();
@@ -508,14 +508,14 @@ bac_unregister_service(PG_FUNCTION_ARGS)
 }
 
 /*
- * BacLinkColumns
+ * RegistryLinkColumns
  *		Turn a name[] argument into attribute numbers of relation relid.
  *		Rejects NULL elements, empty or multi-dimensional arrays, duplicate,
  *		missing and system columns.  Returns the count; *attnums and *names
  *		are palloc'd.
  */
 static int
-BacLinkColumns(ArrayType *arr, Oid relid, const char *argname,
+RegistryLinkColumns(ArrayType *arr, Oid relid, const char *argname,
 			   AttrNumber **attnums, char ***names)
 {
 	Datum	   *elems;
@@ -569,12 +569,12 @@ BacLinkColumns(ArrayType *arr, Oid relid, const char *argname,
 }
 
 /*
- * BacLinkTable
+ * RegistryLinkTable
  *		Check that relid is a table of a registered service; returns the
  *		service name and sets *schema.  Caller is connected to SPI.
  */
 static char *
-BacLinkTable(Oid relid, const char *argname, char **schema)
+RegistryLinkTable(Oid relid, const char *argname, char **schema)
 {
 	char		relkind = get_rel_relkind(relid);
 	char	   *service;
@@ -586,7 +586,7 @@ BacLinkTable(Oid relid, const char *argname, char **schema)
 				 errdetail("Links are declared between tables (plain or partitioned)."),
 				 errhint("Name a table.")));
 	*schema = get_namespace_name(get_rel_namespace(relid));
-	service = BacServiceOfSchema(*schema);
+	service = RegistryServiceOfSchema(*schema);
 	if (service == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -598,12 +598,12 @@ BacLinkTable(Oid relid, const char *argname, char **schema)
 }
 
 /*
- * BacUniqueIndexCovers
+ * RegistryUniqueIndexCovers
  *		Is there a valid, non-partial, expression-free unique index (or
  *		primary key) on relid whose key columns are all among attnums?
  */
 static bool
-BacUniqueIndexCovers(Oid relid, AttrNumber *attnums, int n)
+RegistryUniqueIndexCovers(Oid relid, AttrNumber *attnums, int n)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	List	   *indexes = RelationGetIndexList(rel);
@@ -657,8 +657,8 @@ BacUniqueIndexCovers(Oid relid, AttrNumber *attnums, int n)
  *	to_columns:	   its referenced columns, covered by a primary key or a
  *				   unique index (valid, not deferrable, non-partial, no
  *				   expressions), same count as from_columns, each of a
- *				   type comparable with the matching from column by a
- *				   btree equality operator (as a foreign key requires).
+ *				   type the matching from column could reference with a
+ *				   foreign key (see BacLinkComparison).
  *	orphans_matter: whether target rows nothing refers to are reported.
  *
  * The caller must be allowed to act on both services.
@@ -692,21 +692,21 @@ bac_add_link(PG_FUNCTION_ARGS)
 	NAMEOID, NAMEOID, NAMEARRAYOID, BOOLOID};
 	Datum		values[8];
 
-	BacRequireArg(fcinfo, 0, "link", "bac.add_link");
-	BacRequireArg(fcinfo, 1, "from_table", "bac.add_link");
-	BacRequireArg(fcinfo, 2, "from_columns", "bac.add_link");
-	BacRequireArg(fcinfo, 3, "to_table", "bac.add_link");
-	BacRequireArg(fcinfo, 4, "to_columns", "bac.add_link");
-	BacRequireArg(fcinfo, 5, "orphans_matter", "bac.add_link");
+	RegistryRequireArg(fcinfo, 0, "link", "bac.add_link");
+	RegistryRequireArg(fcinfo, 1, "from_table", "bac.add_link");
+	RegistryRequireArg(fcinfo, 2, "from_columns", "bac.add_link");
+	RegistryRequireArg(fcinfo, 3, "to_table", "bac.add_link");
+	RegistryRequireArg(fcinfo, 4, "to_columns", "bac.add_link");
+	RegistryRequireArg(fcinfo, 5, "orphans_matter", "bac.add_link");
 	link = NameStr(*PG_GETARG_NAME(0));
-	BacRequireNonEmpty(link, "link");
+	RegistryRequireNonEmpty(link, "link");
 	from_rel = PG_GETARG_OID(1);
 	to_rel = PG_GETARG_OID(3);
 	orphans_matter = PG_GETARG_BOOL(5);
 
 	guclevel = BacPinSearchPath();
 	SPI_connect();
-	BacLockRegistry();
+	RegistryLock();
 
 	namestrcpy(&n_link, link);
 	values[0] = NameGetDatum(&n_link);
@@ -728,8 +728,8 @@ bac_add_link(PG_FUNCTION_ARGS)
 						get_rel_relkind(from_rel) == '\0' ? from_rel : to_rel),
 				 errdetail("A table of the link was not found."),
 				 errhint("Name existing tables.")));
-	from_service = BacLinkTable(from_rel, "from_table", &from_schema);
-	to_service = BacLinkTable(to_rel, "to_table", &to_schema);
+	from_service = RegistryLinkTable(from_rel, "from_table", &from_schema);
+	to_service = RegistryLinkTable(to_rel, "to_table", &to_schema);
 	if (strcmp(from_service, to_service) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -741,9 +741,9 @@ bac_add_link(PG_FUNCTION_ARGS)
 	BacCheckServicePrivilege(from_service, "link");
 	BacCheckServicePrivilege(to_service, "link");
 
-	nfrom = BacLinkColumns(PG_GETARG_ARRAYTYPE_P(2), from_rel, "from_columns",
+	nfrom = RegistryLinkColumns(PG_GETARG_ARRAYTYPE_P(2), from_rel, "from_columns",
 						   &from_att, &from_names);
-	nto = BacLinkColumns(PG_GETARG_ARRAYTYPE_P(4), to_rel, "to_columns",
+	nto = RegistryLinkColumns(PG_GETARG_ARRAYTYPE_P(4), to_rel, "to_columns",
 						 &to_att, &to_names);
 	if (nfrom != nto)
 		ereport(ERROR,
@@ -756,11 +756,9 @@ bac_add_link(PG_FUNCTION_ARGS)
 	{
 		Oid			ftype = getBaseType(get_atttype(from_rel, from_att[i]));
 		Oid			ttype = getBaseType(get_atttype(to_rel, to_att[i]));
-		Oid			opclass = GetDefaultOpClass(ttype, BTREE_AM_OID);
+		BacLinkCompare cmp;
 
-		if (!OidIsValid(opclass) ||
-			!OidIsValid(get_opfamily_member(get_opclass_family(opclass),
-											ftype, ttype, BTEqualStrategyNumber)))
+		if (!BacLinkComparison(ftype, ttype, &cmp))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("column \"%s\" of type %s cannot reference column \"%s\" of type %s",
@@ -769,7 +767,7 @@ bac_add_link(PG_FUNCTION_ARGS)
 					 errdetail("There is no btree equality operator between the two types."),
 					 errhint("Use columns of the same type, as a foreign key would.")));
 	}
-	if (!BacUniqueIndexCovers(to_rel, to_att, nto))
+	if (!RegistryUniqueIndexCovers(to_rel, to_att, nto))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_FOREIGN_KEY),
 				 errmsg("referenced columns of link \"%s\" are not unique", link),
@@ -788,7 +786,7 @@ bac_add_link(PG_FUNCTION_ARGS)
 	values[5] = NameGetDatum(&n_tt);
 	values[6] = PG_GETARG_DATUM(4);
 	values[7] = BoolGetDatum(orphans_matter);
-	BacRegistryExecute("INSERT INTO bac.link (link, from_schema, from_table, from_columns,"
+	RegistryExecute("INSERT INTO bac.link (link, from_schema, from_table, from_columns,"
 					   " to_schema, to_table, to_columns, orphans_matter)"
 					   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 					   8, argtypes, values, NULL, 1);
@@ -816,12 +814,12 @@ bac_drop_link(PG_FUNCTION_ARGS)
 	Datum		values[1];
 	char	   *schemas[2];
 
-	BacRequireArg(fcinfo, 0, "link", "bac.drop_link");
+	RegistryRequireArg(fcinfo, 0, "link", "bac.drop_link");
 	link = NameStr(*PG_GETARG_NAME(0));
 
 	guclevel = BacPinSearchPath();
 	SPI_connect();
-	BacLockRegistry();
+	RegistryLock();
 
 	namestrcpy(&n_link, link);
 	values[0] = NameGetDatum(&n_link);
@@ -853,7 +851,7 @@ bac_drop_link(PG_FUNCTION_ARGS)
 					 errhint("Run this as a superuser.")));
 	}
 
-	BacRegistryExecute("DELETE FROM bac.link WHERE link OPERATOR(pg_catalog.=) $1",
+	RegistryExecute("DELETE FROM bac.link WHERE link OPERATOR(pg_catalog.=) $1",
 					   1, argtypes, values, NULL, 1);
 
 	SPI_finish();

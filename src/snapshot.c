@@ -94,58 +94,86 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "pg_bac.h"
+#include "manifest.h"
 
 /* a table bigger than twice this (in blocks) is copied in slices */
 #define BAC_SLICE_MIN_BLOCKS	4096
 #define BAC_MAX_WORKERS			64
 #define BAC_MAX_LABEL			1024
 
+/* one relation whose rows are data, in the load order of its service */
 typedef struct SnapTable
 {
 	Oid			relid;
 	char	   *name;
-	int			service_index;
+	int			service_index;	/* in SnapState.services */
 	int			position;		/* 1-based load order within the service */
 	bool		has_data;		/* an ordinary table */
-	bool		released;
-	List	   *files;			/* relative paths */
+	bool		released;		/* its lock was released after the copy */
+	List	   *files;			/* relative paths of its data files */
 	uint64		rows;
 	int64		bytes;
 	int64		raw_bytes;
 } SnapTable;
 
+/* one service of the snapshot */
 typedef struct SnapService
 {
 	char	   *service;
 	char	   *schema;
-	char	   *owner;
-	char	   *service_group;
+	char	   *owner;			/* NULL if none */
+	char	   *service_group;	/* NULL if none */
 	char	   *dir;			/* relative directory name */
 	Oid			nspoid;
-	BacSchemaDDL *ddl;
-	char		pre_sha[65];
-	char		post_sha[65];
-	int64		pre_bytes;
-	int64		post_bytes;
+	BacSchemaDDL *ddl;			/* captured at the instant */
+	char	   *pre_path;		/* relative paths of its scripts */
+	char	   *post_path;
 } SnapService;
 
+/* everything bac.snapshot() knows, phase after phase */
 typedef struct SnapState
 {
+	/* arguments */
+	char	   *label;			/* NULL if none */
+	int			workers;
+	BacCompression compression;
+	TimestampTz started;
+
+	/* the instant */
+	List	   *services;		/* SnapService *, in the order requested */
 	List	   *preheld;		/* relations the caller had locked before */
-	List	   *services;		/* SnapService * */
-	SnapTable  *tables;
+	List	   *locked;			/* relations we locked (OIDs) */
+	Snapshot	snap;			/* registered and active */
+	TimestampTz consistent_at;
+	int			save_nestlevel; /* of the output style settings */
+
+	/* where it goes */
+	char	   *archive;
+	char	   *id;
+	char	   *tmpdir;
+	char	   *finaldir;
+	bool		tmp_created;	/* tmpdir exists and is ours to remove */
+
+	/* the work */
+	SnapTable  *tables;			/* ntables, in load order per service */
 	int			ntables;
+	uint64		total_blocks;	/* of every ordinary table */
+	BacCopyTask *tasks;
+	int			ntasks;
+	int			maxtasks;
+
+	/* what is written: header, services, tables, files, totals */
+	BacManifest *manifest;
 } SnapState;
 
 /*
- * BacCheckLabel
+ * SnapCheckLabel
  *		Labels go into the manifest only, but they are shown to operators and
  *		may be used in scripts: refuse path characters and control
  *		characters.
  */
 static void
-BacCheckLabel(const char *label)
+SnapCheckLabel(const char *label)
 {
 	const unsigned char *p;
 
@@ -173,13 +201,13 @@ BacCheckLabel(const char *label)
 }
 
 /*
- * BacSafeDirName
+ * SnapSafeDirName
  *		The directory name of a schema inside the snapshot: the schema name
  *		when it is plain lower-case letters, digits and underscores, else
  *		"schema-N".
  */
 static char *
-BacSafeDirName(const char *schema, int n)
+SnapSafeDirName(const char *schema, int n)
 {
 	const char *p;
 
@@ -197,12 +225,12 @@ BacSafeDirName(const char *schema, int n)
 }
 
 /*
- * BacSpiText
+ * SnapSpiText
  *		Value of column col of row row of the last SPI result, copied into
  *		the given context, NULL for SQL NULL.
  */
 static char *
-BacSpiText(int row, int col, MemoryContext cxt)
+SnapSpiText(int row, int col, MemoryContext cxt)
 {
 	char	   *v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
 	char	   *r;
@@ -217,123 +245,125 @@ BacSpiText(int row, int col, MemoryContext cxt)
 }
 
 /*
- * BacResolveServices
- *		Look the requested services up in the registry (NULL = all of them),
- *		in the order given (duplicates dropped) or by name, and check the
- *		caller's privilege on each schema.
+ * SnapRequestedNames
+ *		The service names of bac.snapshot()'s services argument, in the
+ *		order given, duplicates dropped.
  */
 static List *
-BacResolveServices(ArrayType *services)
+SnapRequestedNames(ArrayType *services)
 {
-	MemoryContext cxt = CurrentMemoryContext;
 	List	   *names = NIL;
-	List	   *result = NIL;
-	ListCell   *lc;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
 	int			i;
 
-	if (services != NULL)
+	deconstruct_array(services, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
+					  &elems, &nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the list of services is empty"),
+				 errdetail("A snapshot needs at least one service."),
+				 errhint("Pass NULL (the default) to snapshot every registered service.")));
+	for (i = 0; i < n; i++)
 	{
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
+		char	   *name;
+		ListCell   *lc;
 
-		deconstruct_array(services, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
-						  &elems, &nulls, &n);
-		if (n == 0)
+		if (nulls[i])
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the list of services is empty"),
-					 errdetail("A snapshot needs at least one service."),
-					 errhint("Pass NULL (the default) to snapshot every registered service.")));
-		for (i = 0; i < n; i++)
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the list of services contains a null"),
+					 errdetail("Every element must name a registered service."),
+					 errhint("Remove the null from the array.")));
+		name = pstrdup(NameStr(*DatumGetName(elems[i])));
+		foreach(lc, names)
 		{
-			char	   *name;
-
-			if (nulls[i])
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("the list of services contains a null"),
-						 errdetail("Every element must name a registered service."),
-						 errhint("Remove the null from the array.")));
-			name = pstrdup(NameStr(*DatumGetName(elems[i])));
-			foreach(lc, names)
-			{
-				if (strcmp(lfirst(lc), name) == 0)
-					break;
-			}
-			if (lc == NULL)
-				names = lappend(names, name);
+			if (strcmp(lfirst(lc), name) == 0)
+				break;
 		}
+		if (lc == NULL)
+			names = lappend(names, name);
 	}
+	return names;
+}
 
-	/*
-	 * The registry is the extension's own table: BacRegistryQuery reads it
-	 * as its owner, so a schema owner granted EXECUTE needs no grant on it
-	 * (privileges are checked per schema below).
-	 */
+/*
+ * SnapRegistry
+ *		Every registered service, by name.  The registry is the extension's
+ *		own table: BacRegistryQuery reads it as its owner, so a schema owner
+ *		granted EXECUTE needs no grant on it (privileges are checked per
+ *		schema by the caller).
+ */
+static List *
+SnapRegistry(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *result = NIL;
+	int			i;
+
 	SPI_connect();
 	if (BacRegistryQuery("SELECT s.service::pg_catalog.text, s.schema_name::pg_catalog.text,"
 						 " s.owner::pg_catalog.text, s.service_group::pg_catalog.text"
 						 " FROM bac.service s ORDER BY s.service",
 						 0, NULL, NULL, NULL) != SPI_OK_SELECT)
 		elog(ERROR, "could not read bac.service");
-
-	if (names == NIL)
+	for (i = 0; i < (int) SPI_processed; i++)
 	{
-		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("no service is registered"),
-					 errdetail("bac.snapshot() with no list of services snapshots every registered service."),
-					 errhint("Register services with bac.register_service().")));
-		for (i = 0; i < (int) SPI_processed; i++)
-		{
-			char	   *v = BacSpiText(i, 1, cxt);
-			MemoryContext old = MemoryContextSwitchTo(cxt);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		SnapService *s = palloc0(sizeof(SnapService));
 
-			names = lappend(names, v);
-			MemoryContextSwitchTo(old);
-		}
-	}
-
-	foreach(lc, names)
-	{
-		char	   *name = lfirst(lc);
-		SnapService *s = NULL;
-
-		for (i = 0; i < (int) SPI_processed; i++)
-		{
-			char	   *v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-
-			if (strcmp(v, name) == 0)
-			{
-				MemoryContext old = MemoryContextSwitchTo(cxt);
-
-				s = palloc0(sizeof(SnapService));
-				MemoryContextSwitchTo(old);
-				s->service = BacSpiText(i, 1, cxt);
-				s->schema = BacSpiText(i, 2, cxt);
-				s->owner = BacSpiText(i, 3, cxt);
-				s->service_group = BacSpiText(i, 4, cxt);
-				break;
-			}
-		}
-		if (s == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("service \"%s\" is not registered", name),
-					 errdetail("bac.snapshot() takes registered services only."),
-					 errhint("See bac.services for the registered services, or register it with bac.register_service().")));
-		{
-			MemoryContext old = MemoryContextSwitchTo(cxt);
-
-			result = lappend(result, s);
-			MemoryContextSwitchTo(old);
-		}
+		result = lappend(result, s);
+		MemoryContextSwitchTo(old);
+		s->service = SnapSpiText(i, 1, cxt);
+		s->schema = SnapSpiText(i, 2, cxt);
+		s->owner = SnapSpiText(i, 3, cxt);
+		s->service_group = SnapSpiText(i, 4, cxt);
 	}
 	SPI_finish();
+	return result;
+}
 
-	i = 0;
+/*
+ * SnapResolveServices
+ *		Look the requested services up in the registry (NULL = all of them),
+ *		in the order given (duplicates dropped) or by name, and check the
+ *		caller's privilege on each schema.
+ */
+static List *
+SnapResolveServices(ArrayType *services)
+{
+	List	   *names = services ? SnapRequestedNames(services) : NIL;
+	List	   *registry = SnapRegistry();
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	if (services == NULL && registry == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("no service is registered"),
+				 errdetail("bac.snapshot() with no list of services snapshots every registered service."),
+				 errhint("Register services with bac.register_service().")));
+	if (services == NULL)
+		result = registry;
+	foreach(lc, names)
+	{
+		ListCell   *lr;
+
+		foreach(lr, registry)
+		{
+			if (strcmp(((SnapService *) lfirst(lr))->service, lfirst(lc)) == 0)
+				break;
+		}
+		if (lr == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("service \"%s\" is not registered", (char *) lfirst(lc)),
+					 errdetail("bac.snapshot() takes registered services only."),
+					 errhint("See bac.services for the registered services, or register it with bac.register_service().")));
+		result = lappend(result, lfirst(lr));
+	}
 	foreach(lc, result)
 	{
 		SnapService *s = lfirst(lc);
@@ -347,34 +377,17 @@ BacResolveServices(ArrayType *services)
 					 errdetail("The registry names a schema that was dropped."),
 					 errhint("Recreate the schema, or unregister the service.")));
 		BacCheckSchemaPrivilege(s->nspoid, "snapshot");
-		s->dir = BacSafeDirName(s->schema, ++i);
+		s->dir = SnapSafeDirName(s->schema, foreach_current_index(lc) + 1);
 	}
 	return result;
 }
 
 /*
- * BacRelationOwner
- *		The owner of a relation.
- */
-static Oid
-BacRelationOwner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
-/*
- * BacNamespaceArray
+ * SnapNamespaceArray
  *		The schemas' OIDs as an oid[] datum.
  */
 static Datum
-BacNamespaceArray(List *services)
+SnapNamespaceArray(List *services)
 {
 	Datum	   *oids = palloc(sizeof(Datum) * Max(list_length(services), 1));
 	ListCell   *lc;
@@ -387,17 +400,17 @@ BacNamespaceArray(List *services)
 }
 
 /*
- * BacSchemaRelations
+ * SnapSchemaRelations
  *		OIDs of the relations of the services' schemas, as the current
  *		catalog snapshot shows them: with indexes_too, every pg_class entry;
  *		otherwise those a snapshot locks (tables, views, materialized views,
  *		sequences, foreign tables), sorted.
  */
 static List *
-BacSchemaRelations(List *services, bool indexes_too)
+SnapSchemaRelations(List *services, bool indexes_too)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Datum		arr = BacNamespaceArray(services);
+	Datum		arr = SnapNamespaceArray(services);
 	List	   *result = NIL;
 	int			i;
 
@@ -429,14 +442,14 @@ BacSchemaRelations(List *services, bool indexes_too)
 }
 
 /*
- * BacPreheldLocks
+ * SnapPreheldLocks
  *		Relations (indexes included) of the schemas on which the caller's
  *		transaction holds an AccessShareLock already.
  */
 static List *
-BacPreheldLocks(List *services)
+SnapPreheldLocks(List *services)
 {
-	List	   *all = BacSchemaRelations(services, true);
+	List	   *all = SnapSchemaRelations(services, true);
 	List	   *result = NIL;
 	ListCell   *lc;
 
@@ -454,13 +467,13 @@ BacPreheldLocks(List *services)
 }
 
 /*
- * BacLockRelations
+ * SnapLockRelations
  *		Lock (AccessShareLock) every relation of the list that is not in
  *		*locked yet, in OID order; add them to *locked.  Returns how many
  *		new ones there were.
  */
 static int
-BacLockRelations(List *oids, List **locked)
+SnapLockRelations(List *oids, List **locked)
 {
 	ListCell   *lc;
 	int			n = 0;
@@ -480,51 +493,11 @@ BacLockRelations(List *oids, List **locked)
 }
 
 /*
- * BacWriteNewFile
- *		Create a file 0600, write a buffer, fsync; return size and SHA-256.
- */
-static void
-BacWriteNewFile(const char *path, const char *data, size_t len)
-{
-	int			fd = OpenTransientFilePerm(path, O_CREAT | O_EXCL | O_WRONLY | PG_BINARY,
-										   S_IRUSR | S_IWUSR);
-
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create file \"%s\": %m", path)));
-	BacWriteAll(fd, path, data, len);
-	if (pg_fsync(fd) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not fsync file \"%s\": %m", path)));
-	if (CloseTransientFile(fd) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not close file \"%s\": %m", path)));
-}
-
-/*
- * BacMakeDir
- *		mkdir 0700 or error.
- */
-static void
-BacMakeDir(const char *path)
-{
-	if (mkdir(path, S_IRWXU) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create directory \"%s\": %m", path),
-				 errdetail("Snapshots are written under bac.archive_directory."),
-				 errhint("Check that the archive directory is writable by the server and not full.")));
-}
-
-/*
- * BacSnapshotIdFromTimestamp
+ * SnapIdFromTimestamp
  *		YYYYMMDDTHHMMSS.ffffffZ in UTC.
  */
 static char *
-BacSnapshotIdFromTimestamp(TimestampTz ts)
+SnapIdFromTimestamp(TimestampTz ts)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
@@ -536,55 +509,14 @@ BacSnapshotIdFromTimestamp(TimestampTz ts)
 					tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
 }
 
-/*
- * BacJsonStr
- *		Append a JSON string, or null for NULL.
- */
-static void
-BacJsonStr(StringInfo buf, const char *s)
-{
-	if (s == NULL)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, s);
-}
 
 /*
- * BacJsonKey
- *		Append an object key and its colon.
- */
-static void
-BacJsonKey(StringInfo buf, const char *key)
-{
-	escape_json(buf, key);
-	appendStringInfoString(buf, ": ");
-}
-
-/*
- * BacJsonFile
- *		Append one entry of the "files" array.
- */
-static void
-BacJsonFile(StringInfo buf, bool *first, const char *path, int64 bytes,
-			const char *sha)
-{
-	appendStringInfoString(buf, *first ? "\n    {" : ",\n    {");
-	*first = false;
-	BacJsonKey(buf, "file");
-	BacJsonStr(buf, path);
-	appendStringInfo(buf, ", \"bytes\": " INT64_FORMAT ", ", bytes);
-	BacJsonKey(buf, "sha256");
-	BacJsonStr(buf, sha);
-	appendStringInfoChar(buf, '}');
-}
-
-/*
- * BacTableDone
+ * SnapTableDone
  *		Called by the copy driver when a table's data is complete: release
  *		its lock (see the head comment for why this is safe) and report.
  */
 static void
-BacTableDone(int table_index, void *arg)
+SnapTableDone(int table_index, void *arg)
 {
 	SnapState  *st = arg;
 	SnapTable  *t = &st->tables[table_index];
@@ -595,6 +527,602 @@ BacTableDone(int table_index, void *arg)
 	ereport(NOTICE,
 			(errmsg("snapshot: table %s.%s copied",
 					quote_identifier(s->schema), quote_identifier(t->name))));
+}
+
+/*
+ * SnapCheckArguments
+ *		Decode and check bac.snapshot()'s arguments into the state.
+ */
+static void
+SnapCheckArguments(FunctionCallInfo fcinfo, SnapState *st)
+{
+	st->label = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	st->workers = PG_ARGISNULL(2) ? 1 : PG_GETARG_INT32(2);
+	if (st->label != NULL)
+		SnapCheckLabel(st->label);
+	if (st->workers < 1 || st->workers > BAC_MAX_WORKERS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("workers must be between 1 and %d", BAC_MAX_WORKERS),
+				 errdetail("%d was given.", st->workers),
+				 errhint("workers is the number of processes copying data, the calling backend included; parallel workers come from max_parallel_workers.")));
+	st->compression = BacCompressionFromName(PG_ARGISNULL(3) ? NULL :
+											 text_to_cstring(PG_GETARG_TEXT_PP(3)));
+}
+
+/*
+ * SnapTakeInstant
+ *		Locks first, then the snapshot (see the head comment), pushed as the
+ *		active snapshot; then the output styles COPY text is written in,
+ *		fixed as pg_dump fixes them so that it reads back the same whatever
+ *		the restoring session's settings (parallel workers inherit them).
+ */
+static void
+SnapTakeInstant(SnapState *st)
+{
+	int			attempt;
+
+	/*
+	 * Locks the caller's transaction already holds on the schemas'
+	 * relations and indexes stay: they are not ours to release early.
+	 */
+	st->preheld = SnapPreheldLocks(st->services);
+	for (attempt = 0;; attempt++)
+	{
+		List	   *rels = SnapSchemaRelations(st->services, false);
+
+		if (SnapLockRelations(rels, &st->locked) == 0 && st->snap != NULL)
+			break;
+		if (st->snap != NULL)
+		{
+			PopActiveSnapshot();
+			UnregisterSnapshot(st->snap);
+		}
+		if (attempt > 100)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("relations keep appearing in the schemas being snapshotted"),
+					 errdetail("The set of relations did not settle after %d attempts.", attempt),
+					 errhint("Retry when no DDL runs on the services.")));
+		st->snap = RegisterSnapshot(GetLatestSnapshot());
+		st->consistent_at = GetCurrentTimestamp();
+		PushActiveSnapshot(st->snap);
+	}
+
+	st->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("datestyle", "ISO", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("bytea_output", "hex", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * SnapMakeTempDir
+ *		The snapshot's id (from the instant; ids sort by time and never
+ *		collide) and its temporary directory.
+ */
+static void
+SnapMakeTempDir(SnapState *st)
+{
+	for (;;)
+	{
+		struct stat sb;
+
+		st->id = SnapIdFromTimestamp(st->consistent_at);
+		st->finaldir = psprintf("%s/%s", st->archive, st->id);
+		if (stat(st->finaldir, &sb) != 0)
+			break;
+		st->consistent_at += 1; /* same microsecond as an earlier one */
+	}
+	st->tmpdir = psprintf("%s/.tmp-%s.%d", st->archive, st->id, MyProcPid);
+	BacMakeDir(st->tmpdir);
+	st->tmp_created = true;
+}
+
+/*
+ * SnapReadLinks
+ *		The rows of bac.links touching the snapshot's schemas, as they are
+ *		at the instant, as a JSON array.  Read as the owner of the registry,
+ *		under the snapshot (not through BacRegistryQuery, which takes a
+ *		fresh snapshot).  The caller is connected to SPI.
+ */
+static char *
+SnapReadLinks(SnapState *st, MemoryContext cxt)
+{
+	Oid			save_userid;
+	int			save_sec;
+	char	   *links;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(BacExtensionOwner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	if (SPI_execute_with_args("SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(l)),"
+							  " '[]'::pg_catalog.jsonb)::pg_catalog.text FROM bac.links l"
+							  " WHERE EXISTS (SELECT FROM pg_catalog.pg_class c"
+							  "  WHERE c.relnamespace OPERATOR(pg_catalog.=) ANY ($1)"
+							  "  AND (c.oid OPERATOR(pg_catalog.=) l.from_table::pg_catalog.regclass::pg_catalog.oid"
+							  "   OR c.oid OPERATOR(pg_catalog.=) l.to_table::pg_catalog.regclass::pg_catalog.oid))",
+							  1, (Oid[]) {OIDARRAYOID},
+							  (Datum[]) {SnapNamespaceArray(st->services)},
+							  NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read bac.links");
+	links = SnapSpiText(0, 1, cxt);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	return links;
+}
+
+/*
+ * SnapReadIdentity
+ *		What the instant is, read under the snapshot, into the manifest's
+ *		header: transaction snapshot, WAL position, system, database and
+ *		server, and the links at the instant.
+ */
+static void
+SnapReadIdentity(SnapState *st)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	BacManifest *m = st->manifest;
+
+	SPI_connect();
+	if (SPI_execute("SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text,"
+					" (CASE WHEN pg_catalog.pg_is_in_recovery()"
+					"  THEN pg_catalog.pg_last_wal_replay_lsn()"
+					"  ELSE pg_catalog.pg_current_wal_lsn() END)::pg_catalog.text,"
+					" (SELECT c.system_identifier FROM pg_catalog.pg_control_system() c)::pg_catalog.text,"
+					" pg_catalog.current_database()::pg_catalog.text,"
+					" pg_catalog.current_setting('server_version'),"
+					" CASE WHEN pg_catalog.to_regclass('bac.links') IS NOT NULL"
+					"  THEN true ELSE false END",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the snapshot's identity");
+	m->txid_snapshot = SnapSpiText(0, 1, cxt);
+	m->wal_lsn = SnapSpiText(0, 2, cxt);
+	m->system_identifier = SnapSpiText(0, 3, cxt);
+	m->database = SnapSpiText(0, 4, cxt);
+	m->server_version = SnapSpiText(0, 5, cxt);
+	if (strcmp(SnapSpiText(0, 6, cxt), "t") == 0)
+		m->links = SnapReadLinks(st, cxt);
+	SPI_finish();
+	if (m->txid_snapshot == NULL || m->wal_lsn == NULL)
+		elog(ERROR, "could not read the snapshot's identity");
+
+	m->format = PG_BAC_ARCHIVE_FORMAT;
+	m->directory = st->tmpdir;
+	m->extension_version = PG_BAC_VERSION;
+	m->server_version_num = PG_VERSION_NUM;
+	m->encoding = (char *) GetDatabaseEncodingName();
+	m->snapshot_id = st->id;
+	m->label = st->label;
+	m->consistent_at = pstrdup(timestamptz_to_str(st->consistent_at));
+	m->in_recovery = RecoveryInProgress();
+	m->compression = st->compression;
+	m->workers = st->workers;
+}
+
+/*
+ * SnapWriteScript
+ *		Write one captured script of a service and list it in the manifest.
+ */
+static char *
+SnapWriteScript(SnapState *st, SnapService *s, const char *name,
+				const char *text)
+{
+	BacManifestFile *f = palloc0(sizeof(BacManifestFile));
+
+	f->path = psprintf("%s/%s", s->dir, name);
+	BacWriteNewFile(psprintf("%s/%s", st->tmpdir, f->path), text, strlen(text));
+	BacSha256File(psprintf("%s/%s", st->tmpdir, f->path), f->sha256, &f->bytes);
+	st->manifest->files = lappend(st->manifest->files, f);
+	st->manifest->bytes += f->bytes;
+	return f->path;
+}
+
+/*
+ * SnapCaptureDDL
+ *		The DDL of every schema, with every lock held, written as each
+ *		service's pre-data and post-data scripts.
+ */
+static void
+SnapCaptureDDL(SnapState *st)
+{
+	ListCell   *lc;
+
+	foreach(lc, st->services)
+	{
+		SnapService *s = lfirst(lc);
+		char	   *sdir = psprintf("%s/%s", st->tmpdir, s->dir);
+
+		CHECK_FOR_INTERRUPTS();
+		ereport(NOTICE,
+				(errmsg("snapshot: capturing service \"%s\" (schema \"%s\")",
+						s->service, s->schema)));
+		s->ddl = BacCaptureSchemaDDL(s->nspoid);
+		BacMakeDir(sdir);
+		BacMakeDir(psprintf("%s/data", sdir));
+		s->pre_path = SnapWriteScript(st, s, "pre-data.sql", s->ddl->pre_data);
+		s->post_path = SnapWriteScript(st, s, "post-data.sql", s->ddl->post_data);
+		st->ntables += list_length(s->ddl->tables);
+	}
+}
+
+/*
+ * SnapCountBlocks
+ *		Lock any table of the captured lists not locked yet (should not
+ *		happen: they are in the schemas) and count the blocks of all the
+ *		ordinary tables, to size the slices.
+ */
+static void
+SnapCountBlocks(SnapState *st)
+{
+	ListCell   *lc;
+
+	st->total_blocks = 0;
+	foreach(lc, st->services)
+	{
+		SnapService *s = lfirst(lc);
+		ListCell   *lc2;
+
+		foreach(lc2, s->ddl->tables)
+		{
+			Oid			relid = lfirst_oid(lc2);
+
+			if (!list_member_oid(st->locked, relid))
+			{
+				LockRelationOid(relid, AccessShareLock);
+				st->locked = lappend_oid(st->locked, relid);
+			}
+			if (get_rel_relkind(relid) == RELKIND_RELATION)
+			{
+				Relation	rel = table_open(relid, NoLock);
+
+				st->total_blocks += RelationGetNumberOfBlocks(rel);
+				table_close(rel, NoLock);
+			}
+		}
+	}
+}
+
+/*
+ * SnapCheckReadable
+ *		BeginCopyTo checks no privileges: a schema owner must still be
+ *		allowed to read every table of the schema, and not be subject to
+ *		row-level security (rows it cannot see would silently be missing
+ *		from the snapshot).
+ */
+static void
+SnapCheckReadable(SnapService *s, SnapTable *t)
+{
+	if (pg_class_aclcheck(t->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to snapshot table %s.%s",
+						quote_identifier(s->schema), quote_identifier(t->name)),
+				 errdetail("A snapshot reads every table of the service's schema."),
+				 errhint("Grant SELECT on the table to the role taking the snapshot, or run it as a superuser.")));
+	if (check_enable_rls(t->relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("row-level security hides rows of table %s.%s from the role taking the snapshot",
+						quote_identifier(s->schema), quote_identifier(t->name)),
+				 errdetail("A snapshot must contain every row."),
+				 errhint("Take the snapshot as a superuser, the table owner, or a role with BYPASSRLS.")));
+}
+
+/*
+ * SnapAddTask
+ *		A new, zeroed copy task at the end of the task array.
+ */
+static BacCopyTask *
+SnapAddTask(SnapState *st)
+{
+	BacCopyTask *task;
+
+	if (st->ntasks == st->maxtasks)
+	{
+		st->maxtasks *= 2;
+		st->tasks = repalloc(st->tasks, sizeof(BacCopyTask) * st->maxtasks);
+	}
+	task = &st->tasks[st->ntasks++];
+	memset(task, 0, sizeof(BacCopyTask));
+	return task;
+}
+
+/*
+ * SnapPlanTable
+ *		The copy tasks of one table.  Tables are the units of parallel work.
+ *		A table is cut into TID range slices only when it is more than one
+ *		process's fair share of all the data (and at least twice
+ *		BAC_SLICE_MIN_BLOCKS): slices go through the planner and a TID range
+ *		scan, which costs a little more than a plain table scan, so they are
+ *		used only where they shorten the critical path.
+ */
+static void
+SnapPlanTable(SnapState *st, SnapService *s, int ti)
+{
+	SnapTable  *t = &st->tables[ti];
+	Relation	rel = table_open(t->relid, NoLock);
+	BlockNumber nblocks = 0;
+	int			nslices = 1;
+	int			k;
+
+	t->name = pstrdup(RelationGetRelationName(rel));
+	SnapCheckReadable(s, t);
+	t->has_data = (rel->rd_rel->relkind == RELKIND_RELATION);
+	if (t->has_data)
+		nblocks = RelationGetNumberOfBlocks(rel);
+	if (t->has_data && st->workers > 1 &&
+		nblocks >= 2 * BAC_SLICE_MIN_BLOCKS &&
+		(uint64) nblocks * st->workers > st->total_blocks)
+		nslices = Min(nblocks / BAC_SLICE_MIN_BLOCKS, st->workers);
+
+	for (k = 0; t->has_data && k < nslices; k++)
+	{
+		BacCopyTask *task = SnapAddTask(st);
+		const char *ext = BacCompressionExtension(st->compression);
+		char	   *rel_path;
+
+		if (nslices == 1)
+			rel_path = psprintf("%s/data/%03d.copy%s", s->dir, t->position, ext);
+		else
+			rel_path = psprintf("%s/data/%03d.%d.copy%s", s->dir, t->position,
+								k + 1, ext);
+		t->files = lappend(t->files, rel_path);
+		task->relid = t->relid;
+		task->table_index = ti;
+		task->path = psprintf("%s/%s", st->tmpdir, rel_path);
+		task->size_hint = nslices == 1 ? nblocks : nblocks / nslices;
+		if (nslices > 1)
+			task->sql = BacCopySliceQuery(rel, nblocks, k, nslices);
+	}
+	table_close(rel, NoLock);
+}
+
+/*
+ * SnapPlanTasks
+ *		The tables of every service in load order, and their copy tasks.
+ */
+static void
+SnapPlanTasks(SnapState *st)
+{
+	ListCell   *lc;
+	int			ti = 0;
+
+	SnapCountBlocks(st);
+	st->tables = palloc0(sizeof(SnapTable) * Max(st->ntables, 1));
+	st->maxtasks = Max(st->ntables, 1) + 16;
+	st->tasks = palloc0(sizeof(BacCopyTask) * st->maxtasks);
+	foreach(lc, st->services)
+	{
+		SnapService *s = lfirst(lc);
+		ListCell   *lc2;
+		int			pos = 0;
+
+		foreach(lc2, s->ddl->tables)
+		{
+			SnapTable  *t = &st->tables[ti];
+
+			CHECK_FOR_INTERRUPTS();
+			t->relid = lfirst_oid(lc2);
+			t->service_index = foreach_current_index(lc);
+			t->position = ++pos;
+			SnapPlanTable(st, s, ti);
+			ti++;
+		}
+	}
+}
+
+/*
+ * SnapTaskCompare
+ *		qsort comparator: biggest tasks first, so that the processes finish
+ *		together; ties in plan order.
+ */
+static int
+SnapTaskCompare(const void *a, const void *b)
+{
+	const BacCopyTask *ta = a;
+	const BacCopyTask *tb = b;
+
+	if (ta->size_hint != tb->size_hint)
+		return ta->size_hint > tb->size_hint ? -1 : 1;
+	if (ta->table_index != tb->table_index)
+		return ta->table_index < tb->table_index ? -1 : 1;
+	return strcmp(ta->path, tb->path);
+}
+
+/*
+ * SnapCopyData
+ *		Release the relations without data (done with since the DDL
+ *		capture), then copy every task under the same active snapshot and
+ *		add the results up per table.
+ */
+static void
+SnapCopyData(SnapState *st)
+{
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, st->locked)
+	{
+		Oid			oid = lfirst_oid(lc);
+		bool		data = false;
+
+		for (i = 0; i < st->ntables; i++)
+		{
+			if (st->tables[i].relid == oid && st->tables[i].has_data)
+				data = true;
+		}
+		if (!data)
+			BacReleaseRelationLocks(oid, st->preheld);
+	}
+	if (st->ntasks > 1)
+		qsort(st->tasks, st->ntasks, sizeof(BacCopyTask), SnapTaskCompare);
+	BacRunCopyTasks(st->tasks, st->ntasks, st->ntables, st->workers,
+					st->compression, st->preheld, SnapTableDone, st);
+	for (i = 0; i < st->ntasks; i++)
+	{
+		SnapTable  *t = &st->tables[st->tasks[i].table_index];
+
+		t->rows += st->tasks[i].rows;
+		t->bytes += st->tasks[i].bytes;
+		t->raw_bytes += st->tasks[i].raw_bytes;
+	}
+}
+
+/*
+ * SnapTableFiles
+ *		The manifest's file entries of one table's data files, in load
+ *		order.
+ */
+static List *
+SnapTableFiles(SnapState *st, int ti)
+{
+	List	   *files = NIL;
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, st->tables[ti].files)
+	{
+		char	   *fp = lfirst(lc);
+
+		for (i = 0; i < st->ntasks; i++)
+		{
+			BacCopyTask *task = &st->tasks[i];
+
+			if (task->table_index == ti &&
+				strcmp(task->path + strlen(st->tmpdir) + 1, fp) == 0)
+			{
+				BacManifestFile *f = palloc0(sizeof(BacManifestFile));
+
+				f->path = fp;
+				f->bytes = task->bytes;
+				memcpy(f->sha256, task->sha256, sizeof(f->sha256));
+				files = lappend(files, f);
+			}
+		}
+	}
+	return files;
+}
+
+/*
+ * SnapWriteManifest
+ *		Fill the manifest's services, tables, files and totals, and write
+ *		manifest.json, last.
+ */
+static void
+SnapWriteManifest(SnapState *st)
+{
+	BacManifest *m = st->manifest;
+	ListCell   *lc;
+	int			ti;
+	char	   *text;
+
+	foreach(lc, st->services)
+	{
+		SnapService *s = lfirst(lc);
+		BacManifestService *ms = palloc0(sizeof(BacManifestService));
+
+		ms->service = s->service;
+		ms->schema = s->schema;
+		ms->directory = s->dir;
+		ms->owner = s->owner;
+		ms->service_group = s->service_group;
+		ms->pre_data = s->pre_path;
+		ms->post_data = s->post_path;
+		ms->extensions = s->ddl->extensions;
+		ms->uncaptured = s->ddl->uncaptured;
+		m->services = lappend(m->services, ms);
+	}
+	for (ti = 0; ti < st->ntables; ti++)
+	{
+		SnapTable  *t = &st->tables[ti];
+		BacManifestService *ms = list_nth(m->services, t->service_index);
+		BacManifestTable *mt = palloc0(sizeof(BacManifestTable));
+
+		mt->name = t->name;
+		mt->rows = (int64) t->rows;
+		mt->bytes = t->bytes;
+		mt->raw_bytes = t->raw_bytes;
+		mt->files = t->files;
+		ms->tables = lappend(ms->tables, mt);
+		m->files = list_concat(m->files, SnapTableFiles(st, ti));
+		m->rows += mt->rows;
+		m->bytes += mt->bytes;
+	}
+	m->tables = st->ntables;
+	m->duration_us = GetCurrentTimestamp() - st->started;
+	text = BacManifestText(m);
+	BacWriteNewFile(psprintf("%s/%s", st->tmpdir, BAC_MANIFEST_NAME),
+					text, strlen(text));
+}
+
+/*
+ * SnapPublish
+ *		Make the snapshot durable, then visible: fsync every directory,
+ *		rename the temporary directory into place, fsync the archive.
+ */
+static void
+SnapPublish(SnapState *st)
+{
+	ListCell   *lc;
+
+	foreach(lc, st->services)
+	{
+		SnapService *s = lfirst(lc);
+
+		BacFsyncPath(psprintf("%s/%s/data", st->tmpdir, s->dir), true);
+		BacFsyncPath(psprintf("%s/%s", st->tmpdir, s->dir), true);
+	}
+	BacFsyncPath(st->tmpdir, true);
+	if (rename(st->tmpdir, st->finaldir) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename \"%s\" to \"%s\": %m",
+						st->tmpdir, st->finaldir)));
+	st->tmp_created = false;
+	BacFsyncPath(st->archive, true);
+}
+
+/*
+ * SnapResultRow
+ *		bac.snapshot()'s one result row.
+ */
+static void
+SnapResultRow(SnapState *st, ReturnSetInfo *rsinfo)
+{
+	BacManifest *m = st->manifest;
+	Datum		values[8];
+	bool		nulls[8] = {0};
+	Datum	   *names = palloc(sizeof(Datum) * Max(list_length(st->services), 1));
+	Interval   *iv = palloc0(sizeof(Interval));
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, st->services)
+	{
+		Name		nm = palloc0(NAMEDATALEN);
+
+		namestrcpy(nm, ((SnapService *) lfirst(lc))->service);
+		names[i++] = NameGetDatum(nm);
+	}
+	iv->time = m->duration_us;
+	values[0] = CStringGetTextDatum(st->id);
+	if (st->label)
+		values[1] = CStringGetTextDatum(st->label);
+	else
+		nulls[1] = true;
+	values[2] = TimestampTzGetDatum(st->consistent_at);
+	values[3] = PointerGetDatum(construct_array(names, i, NAMEOID, NAMEDATALEN,
+												false, TYPALIGN_CHAR));
+	values[4] = Int32GetDatum(m->tables);
+	values[5] = Int64GetDatum(m->rows);
+	values[6] = Int64GetDatum(m->bytes);
+	values[7] = IntervalPGetDatum(iv);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
 /*
@@ -612,614 +1140,41 @@ PG_FUNCTION_INFO_V1(bac_snapshot);
 Datum
 bac_snapshot(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ArrayType  *services_arg = PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0);
-	char	   *label = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	int			workers = PG_ARGISNULL(2) ? 1 : PG_GETARG_INT32(2);
-	BacCompression compression;
-	TimestampTz started = GetCurrentTimestamp();
-	TimestampTz consistent_at = 0;
-	SnapState	st;
-	List	   *locked = NIL;
-	List	   *rels;
-	Snapshot	snap = NULL;
-	int			attempt;
-	char	   *archive;
-	char	   *id;
-	char	   *tmpdir;
-	char	   *finaldir;
-	volatile bool tmp_created = false;
-	int			save_nestlevel;
-	char	   *txid_snapshot = NULL;
-	char	   *wal_lsn = NULL;
-	char	   *sysid = NULL;
-	char	   *dbname = NULL;
-	char	   *server_version = NULL;
-	char	   *links = NULL;
-	bool		in_recovery = RecoveryInProgress();
-	BacCopyTask *tasks = NULL;
-	int			ntasks = 0;
-	int			maxtasks;
-	uint64		total_blocks;
-	int			total_tables = 0;
-	int64		total_rows = 0;
-	int64		total_bytes = 0;
-	int64		duration_us;
-	ListCell   *lc;
-	int			i;
+	SnapState  *st = palloc0(sizeof(SnapState));
 
-	/* --- arguments --- */
-	if (label != NULL)
-		BacCheckLabel(label);
-	if (workers < 1 || workers > BAC_MAX_WORKERS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("workers must be between 1 and %d", BAC_MAX_WORKERS),
-				 errdetail("%d was given.", workers),
-				 errhint("workers is the number of processes copying data, the calling backend included; parallel workers come from max_parallel_workers.")));
-	compression = BacCompressionFromName(PG_ARGISNULL(3) ? NULL :
-										 text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	st->started = GetCurrentTimestamp();
+	st->manifest = palloc0(sizeof(BacManifest));
+	SnapCheckArguments(fcinfo, st);
 	InitMaterializedSRF(fcinfo, 0);
-
-	memset(&st, 0, sizeof(st));
-	st.services = BacResolveServices(services_arg);
-	archive = BacArchiveDirectory(true);
-
-	/*
-	 * Locks the caller's transaction already holds on the schemas'
-	 * relations and indexes stay: they are not ours to release early.
-	 */
-	st.preheld = BacPreheldLocks(st.services);
-
-	/* --- locks first, then the snapshot (see the head comment) --- */
-	for (attempt = 0;; attempt++)
-	{
-		rels = BacSchemaRelations(st.services, false);
-		if (BacLockRelations(rels, &locked) == 0 && snap != NULL)
-			break;
-		if (snap != NULL)
-		{
-			PopActiveSnapshot();
-			UnregisterSnapshot(snap);
-		}
-		if (attempt > 100)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("relations keep appearing in the schemas being snapshotted"),
-					 errdetail("The set of relations did not settle after %d attempts.", attempt),
-					 errhint("Retry when no DDL runs on the services.")));
-		snap = RegisterSnapshot(GetLatestSnapshot());
-		consistent_at = GetCurrentTimestamp();
-		PushActiveSnapshot(snap);
-	}
-
-	/*
-	 * COPY text must read back the same whatever the restoring session's
-	 * settings: fix the output styles, as pg_dump does.  Parallel workers
-	 * inherit these settings.
-	 */
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("datestyle", "ISO", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("bytea_output", "hex", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-
-	/* --- the temporary directory; ids sort by time and never collide --- */
-	for (;;)
-	{
-		struct stat sb;
-
-		id = BacSnapshotIdFromTimestamp(consistent_at);
-		finaldir = psprintf("%s/%s", archive, id);
-		if (stat(finaldir, &sb) != 0)
-			break;
-		consistent_at += 1;		/* same microsecond as an earlier one */
-	}
-	tmpdir = psprintf("%s/.tmp-%s.%d", archive, id, MyProcPid);
-	BacMakeDir(tmpdir);
-	tmp_created = true;
-
+	st->services = SnapResolveServices(PG_ARGISNULL(0) ? NULL :
+									   PG_GETARG_ARRAYTYPE_P(0));
+	st->archive = BacArchiveDirectory(true);
+	SnapTakeInstant(st);
+	SnapMakeTempDir(st);
 	PG_TRY();
 	{
-		StringInfoData mf;
-		char		hex[65];
-		bool		first;
-		int			ti;
-
-		/* --- what the instant is, read under the snapshot --- */
-		MemoryContext fncxt = CurrentMemoryContext;
-
-		SPI_connect();
-		if (SPI_execute("SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text,"
-						" (CASE WHEN pg_catalog.pg_is_in_recovery()"
-						"  THEN pg_catalog.pg_last_wal_replay_lsn()"
-						"  ELSE pg_catalog.pg_current_wal_lsn() END)::pg_catalog.text,"
-						" (SELECT c.system_identifier FROM pg_catalog.pg_control_system() c)::pg_catalog.text,"
-						" pg_catalog.current_database()::pg_catalog.text,"
-						" pg_catalog.current_setting('server_version'),"
-						" CASE WHEN pg_catalog.to_regclass('bac.links') IS NOT NULL"
-						"  THEN true ELSE false END",
-						true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the snapshot's identity");
-		txid_snapshot = BacSpiText(0, 1, fncxt);
-		wal_lsn = BacSpiText(0, 2, fncxt);
-		sysid = BacSpiText(0, 3, fncxt);
-		dbname = BacSpiText(0, 4, fncxt);
-		server_version = BacSpiText(0, 5, fncxt);
-		if (strcmp(BacSpiText(0, 6, fncxt), "t") == 0)
-		{
-			Oid			save_userid;
-			int			save_sec;
-
-			/*
-			 * Read as the owner of the registry, under the snapshot (not
-			 * through BacRegistryQuery, which takes a fresh snapshot).
-			 */
-			GetUserIdAndSecContext(&save_userid, &save_sec);
-			SetUserIdAndSecContext(BacRelationOwner(BacRegistryRelid("link")),
-								   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-								   SECURITY_RESTRICTED_OPERATION);
-			/* the links as they are at the instant */
-			/* only links touching the snapshot's schemas */
-			if (SPI_execute_with_args("SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(l)),"
-									  " '[]'::pg_catalog.jsonb)::pg_catalog.text FROM bac.links l"
-									  " WHERE EXISTS (SELECT FROM pg_catalog.pg_class c"
-									  "  WHERE c.relnamespace OPERATOR(pg_catalog.=) ANY ($1)"
-									  "  AND (c.oid OPERATOR(pg_catalog.=) l.from_table::pg_catalog.regclass::pg_catalog.oid"
-									  "   OR c.oid OPERATOR(pg_catalog.=) l.to_table::pg_catalog.regclass::pg_catalog.oid))",
-									  1, (Oid[]) {OIDARRAYOID},
-									  (Datum[]) {BacNamespaceArray(st.services)},
-									  NULL, true, 0) != SPI_OK_SELECT)
-				elog(ERROR, "could not read bac.links");
-			links = BacSpiText(0, 1, fncxt);
-			SetUserIdAndSecContext(save_userid, save_sec);
-		}
-		SPI_finish();
-		if (txid_snapshot == NULL || wal_lsn == NULL)
-			elog(ERROR, "could not read the snapshot's identity");
-
-		/* --- DDL of every schema, with every lock held --- */
-		i = 0;
-		foreach(lc, st.services)
-		{
-			SnapService *s = lfirst(lc);
-			char	   *sdir = psprintf("%s/%s", tmpdir, s->dir);
-			char	   *path;
-
-			CHECK_FOR_INTERRUPTS();
-			ereport(NOTICE,
-					(errmsg("snapshot: capturing service \"%s\" (schema \"%s\")",
-							s->service, s->schema)));
-			s->ddl = BacCaptureSchemaDDL(s->nspoid);
-			BacMakeDir(sdir);
-			BacMakeDir(psprintf("%s/data", sdir));
-			path = psprintf("%s/pre-data.sql", sdir);
-			BacWriteNewFile(path, s->ddl->pre_data, strlen(s->ddl->pre_data));
-			BacSha256File(path, s->pre_sha, &s->pre_bytes);
-			path = psprintf("%s/post-data.sql", sdir);
-			BacWriteNewFile(path, s->ddl->post_data, strlen(s->ddl->post_data));
-			BacSha256File(path, s->post_sha, &s->post_bytes);
-			st.ntables += list_length(s->ddl->tables);
-			i++;
-		}
-
-		/*
-		 * --- the tables, and the copy tasks ---
-		 *
-		 * Tables are the units of parallel work.  A table is cut into TID
-		 * range slices only when it is more than one process's fair share
-		 * of all the data (and at least twice BAC_SLICE_MIN_BLOCKS):
-		 * slices go through the planner and a TID range scan, which costs
-		 * a little more than a plain table scan, so they are used only
-		 * where they shorten the critical path.
-		 */
-		total_blocks = 0;
-		foreach(lc, st.services)
-		{
-			SnapService *s = lfirst(lc);
-			ListCell   *lc2;
-
-			foreach(lc2, s->ddl->tables)
-			{
-				Oid			relid = lfirst_oid(lc2);
-
-				if (!list_member_oid(locked, relid))
-				{
-					/* not in the schema (should not happen): lock it now */
-					LockRelationOid(relid, AccessShareLock);
-					locked = lappend_oid(locked, relid);
-				}
-				if (get_rel_relkind(relid) == RELKIND_RELATION)
-				{
-					Relation	rel = table_open(relid, NoLock);
-
-					total_blocks += RelationGetNumberOfBlocks(rel);
-					table_close(rel, NoLock);
-				}
-			}
-		}
-		st.tables = palloc0(sizeof(SnapTable) * Max(st.ntables, 1));
-		maxtasks = Max(st.ntables, 1) + 16;
-		tasks = palloc0(sizeof(BacCopyTask) * maxtasks);
-		ti = 0;
-		i = 0;
-		foreach(lc, st.services)
-		{
-			SnapService *s = lfirst(lc);
-			ListCell   *lc2;
-			int			pos = 0;
-
-			foreach(lc2, s->ddl->tables)
-			{
-				SnapTable  *t = &st.tables[ti];
-				Oid			relid = lfirst_oid(lc2);
-				Relation	rel;
-				BlockNumber nblocks = 0;
-				int			nslices = 1;
-				int			k;
-
-				CHECK_FOR_INTERRUPTS();
-				t->relid = relid;
-				t->service_index = i;
-				t->position = ++pos;
-				rel = table_open(relid, NoLock);
-				t->name = pstrdup(RelationGetRelationName(rel));
-
-				/*
-				 * BeginCopyTo checks no privileges: a schema owner must
-				 * still be allowed to read every table of the schema, and
-				 * not be subject to row-level security (rows it cannot see
-				 * would silently be missing from the snapshot).
-				 */
-				if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-					ereport(ERROR,
-							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-							 errmsg("permission denied to snapshot table %s.%s",
-									quote_identifier(s->schema), quote_identifier(t->name)),
-							 errdetail("A snapshot reads every table of the service's schema."),
-							 errhint("Grant SELECT on the table to the role taking the snapshot, or run it as a superuser.")));
-				if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
-					ereport(ERROR,
-							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-							 errmsg("row-level security hides rows of table %s.%s from the role taking the snapshot",
-									quote_identifier(s->schema), quote_identifier(t->name)),
-							 errdetail("A snapshot must contain every row."),
-							 errhint("Take the snapshot as a superuser, the table owner, or a role with BYPASSRLS.")));
-				t->has_data = (rel->rd_rel->relkind == RELKIND_RELATION);
-				if (t->has_data)
-					nblocks = RelationGetNumberOfBlocks(rel);
-				if (t->has_data && workers > 1 &&
-					nblocks >= 2 * BAC_SLICE_MIN_BLOCKS &&
-					(uint64) nblocks * workers > total_blocks)
-					nslices = Min(nblocks / BAC_SLICE_MIN_BLOCKS, workers);
-
-				for (k = 0; t->has_data && k < nslices; k++)
-				{
-					BacCopyTask *task;
-					char	   *rel_path;
-					const char *ext = compression == BAC_COMPRESSION_ZSTD ? ".zst" :
-					compression == BAC_COMPRESSION_LZ4 ? ".lz4" : "";
-
-					if (nslices == 1)
-						rel_path = psprintf("%s/data/%03d.copy%s", s->dir, pos, ext);
-					else
-						rel_path = psprintf("%s/data/%03d.%d.copy%s", s->dir, pos, k + 1, ext);
-					t->files = lappend(t->files, rel_path);
-					if (ntasks == maxtasks)
-					{
-						maxtasks *= 2;
-						tasks = repalloc(tasks, sizeof(BacCopyTask) * maxtasks);
-					}
-					task = &tasks[ntasks++];
-					memset(task, 0, sizeof(BacCopyTask));
-					task->relid = relid;
-					task->table_index = ti;
-					task->path = psprintf("%s/%s", tmpdir, rel_path);
-					task->size_hint = nslices == 1 ? nblocks : nblocks / nslices;
-					if (nslices > 1)
-					{
-						StringInfoData q;
-						TupleDesc	desc = RelationGetDescr(rel);
-						BlockNumber from = (BlockNumber) ((uint64) nblocks * k / nslices);
-						BlockNumber to = (BlockNumber) ((uint64) nblocks * (k + 1) / nslices);
-						bool		firstcol = true;
-						int			a;
-
-						initStringInfo(&q);
-						appendStringInfoString(&q, "SELECT ");
-						for (a = 0; a < desc->natts; a++)
-						{
-							Form_pg_attribute att = TupleDescAttr(desc, a);
-
-							if (att->attisdropped || att->attgenerated)
-								continue;
-							if (!firstcol)
-								appendStringInfoString(&q, ", ");
-							appendStringInfoString(&q, quote_identifier(NameStr(att->attname)));
-							firstcol = false;
-						}
-						appendStringInfo(&q, " FROM ONLY %s.%s WHERE ctid OPERATOR(pg_catalog.>=) '(%u,0)'::pg_catalog.tid",
-										 quote_identifier(s->schema),
-										 quote_identifier(t->name), from);
-						/* the last slice is open-ended */
-						if (k < nslices - 1)
-							appendStringInfo(&q, " AND ctid OPERATOR(pg_catalog.<) '(%u,0)'::pg_catalog.tid", to);
-						task->sql = q.data;
-					}
-				}
-				table_close(rel, NoLock);
-				ti++;
-			}
-			i++;
-		}
-
-		/* relations without data are done with: release them now */
-		foreach(lc, locked)
-		{
-			Oid			oid = lfirst_oid(lc);
-			bool		data = false;
-
-			for (ti = 0; ti < st.ntables; ti++)
-			{
-				if (st.tables[ti].relid == oid && st.tables[ti].has_data)
-					data = true;
-			}
-			if (!data)
-				BacReleaseRelationLocks(oid, st.preheld);
-		}
-
-		/* biggest tasks first, so the processes finish together */
-		for (i = 1; i < ntasks; i++)
-		{
-			BacCopyTask tmp = tasks[i];
-			int			j = i - 1;
-
-			while (j >= 0 && tasks[j].size_hint < tmp.size_hint)
-			{
-				tasks[j + 1] = tasks[j];
-				j--;
-			}
-			tasks[j + 1] = tmp;
-		}
-
-		/* --- the data, under the same active snapshot --- */
-		BacRunCopyTasks(tasks, ntasks, st.ntables, workers, compression,
-						st.preheld, BacTableDone, &st);
-		for (i = 0; i < ntasks; i++)
-		{
-			SnapTable  *t = &st.tables[tasks[i].table_index];
-
-			t->rows += tasks[i].rows;
-			t->bytes += tasks[i].bytes;
-			t->raw_bytes += tasks[i].raw_bytes;
-		}
-
-		/* --- the manifest, last --- */
-		duration_us = GetCurrentTimestamp() - started;
-		initStringInfo(&mf);
-		appendStringInfo(&mf, "{\n\"format\": %d,\n", PG_BAC_ARCHIVE_FORMAT);
-		BacJsonKey(&mf, "extension_version");
-		BacJsonStr(&mf, PG_BAC_VERSION);
-		appendStringInfoString(&mf, ",\n");
-		BacJsonKey(&mf, "server_version");
-		BacJsonStr(&mf, server_version);
-		appendStringInfo(&mf, ",\n\"server_version_num\": %d,\n", PG_VERSION_NUM);
-		BacJsonKey(&mf, "system_identifier");
-		BacJsonStr(&mf, sysid);
-		appendStringInfoString(&mf, ",\n");
-		BacJsonKey(&mf, "database");
-		BacJsonStr(&mf, dbname);
-		appendStringInfoString(&mf, ",\n");
-		BacJsonKey(&mf, "encoding");
-		BacJsonStr(&mf, GetDatabaseEncodingName());
-		appendStringInfoString(&mf, ",\n");
-		BacJsonKey(&mf, "snapshot_id");
-		BacJsonStr(&mf, id);
-		appendStringInfoString(&mf, ",\n");
-		BacJsonKey(&mf, "label");
-		BacJsonStr(&mf, label);
-		appendStringInfoString(&mf, ",\n");
-		BacJsonKey(&mf, "consistent_at");
-		BacJsonStr(&mf, timestamptz_to_str(consistent_at));
-		appendStringInfoString(&mf, ",\n");
-		BacJsonKey(&mf, "txid_snapshot");
-		BacJsonStr(&mf, txid_snapshot);
-		appendStringInfoString(&mf, ",\n");
-		BacJsonKey(&mf, "wal_lsn");
-		BacJsonStr(&mf, wal_lsn);
-		appendStringInfo(&mf, ",\n\"in_recovery\": %s,\n", in_recovery ? "true" : "false");
-		BacJsonKey(&mf, "compression");
-		BacJsonStr(&mf, BacCompressionName(compression));
-		appendStringInfo(&mf, ",\n\"workers\": %d,\n\"duration_us\": " INT64_FORMAT ",\n",
-						 workers, duration_us);
-		for (i = 0; i < st.ntables; i++)
-		{
-			total_rows += st.tables[i].rows;
-			total_bytes += st.tables[i].bytes;
-		}
-		foreach(lc, st.services)
-		{
-			SnapService *s = lfirst(lc);
-
-			total_bytes += s->pre_bytes + s->post_bytes;
-		}
-		total_tables = st.ntables;
-		appendStringInfo(&mf, "\"tables\": %d,\n\"rows\": " INT64_FORMAT ",\n\"bytes\": " INT64_FORMAT ",\n",
-						 total_tables, total_rows, total_bytes);
-		appendStringInfoString(&mf, "\"services\": [");
-		i = 0;
-		foreach(lc, st.services)
-		{
-			SnapService *s = lfirst(lc);
-			ListCell   *lc2;
-			bool		firstt = true;
-
-			appendStringInfoString(&mf, i == 0 ? "\n  {" : ",\n  {");
-			BacJsonKey(&mf, "service");
-			BacJsonStr(&mf, s->service);
-			appendStringInfoString(&mf, ", ");
-			BacJsonKey(&mf, "schema");
-			BacJsonStr(&mf, s->schema);
-			appendStringInfoString(&mf, ", ");
-			BacJsonKey(&mf, "directory");
-			BacJsonStr(&mf, s->dir);
-			appendStringInfoString(&mf, ", ");
-			BacJsonKey(&mf, "owner");
-			BacJsonStr(&mf, s->owner);
-			appendStringInfoString(&mf, ", ");
-			BacJsonKey(&mf, "service_group");
-			BacJsonStr(&mf, s->service_group);
-			appendStringInfoString(&mf, ",\n   ");
-			BacJsonKey(&mf, "pre_data");
-			BacJsonStr(&mf, psprintf("%s/pre-data.sql", s->dir));
-			appendStringInfoString(&mf, ", ");
-			BacJsonKey(&mf, "post_data");
-			BacJsonStr(&mf, psprintf("%s/post-data.sql", s->dir));
-			appendStringInfoString(&mf, ",\n   \"extensions\": [");
-			foreach(lc2, s->ddl->extensions)
-			{
-				if (lc2 != list_head(s->ddl->extensions))
-					appendStringInfoString(&mf, ", ");
-				BacJsonStr(&mf, lfirst(lc2));
-			}
-			appendStringInfoString(&mf, "],\n   \"uncaptured\": [");
-			foreach(lc2, s->ddl->uncaptured)
-			{
-				if (lc2 != list_head(s->ddl->uncaptured))
-					appendStringInfoString(&mf, ", ");
-				BacJsonStr(&mf, lfirst(lc2));
-			}
-			appendStringInfoString(&mf, "],\n   \"tables\": [");
-			for (ti = 0; ti < st.ntables; ti++)
-			{
-				SnapTable  *t = &st.tables[ti];
-				ListCell   *lc3;
-
-				if (t->service_index != i)
-					continue;
-				appendStringInfoString(&mf, firstt ? "\n    {" : ",\n    {");
-				firstt = false;
-				BacJsonKey(&mf, "table");
-				BacJsonStr(&mf, t->name);
-				appendStringInfo(&mf, ", \"rows\": " UINT64_FORMAT ", \"bytes\": " INT64_FORMAT
-								 ", \"raw_bytes\": " INT64_FORMAT ", \"files\": [",
-								 t->rows, t->bytes, t->raw_bytes);
-				foreach(lc3, t->files)
-				{
-					if (lc3 != list_head(t->files))
-						appendStringInfoString(&mf, ", ");
-					BacJsonStr(&mf, lfirst(lc3));
-				}
-				appendStringInfoString(&mf, "]}");
-			}
-			appendStringInfoString(&mf, "]}");
-			i++;
-		}
-		appendStringInfoString(&mf, "],\n\"links\": ");
-		appendStringInfoString(&mf, links ? links : "[]");
-		appendStringInfoString(&mf, ",\n\"files\": [");
-		first = true;
-		foreach(lc, st.services)
-		{
-			SnapService *s = lfirst(lc);
-
-			BacJsonFile(&mf, &first, psprintf("%s/pre-data.sql", s->dir),
-						s->pre_bytes, s->pre_sha);
-			BacJsonFile(&mf, &first, psprintf("%s/post-data.sql", s->dir),
-						s->post_bytes, s->post_sha);
-		}
-		for (ti = 0; ti < st.ntables; ti++)
-		{
-			ListCell   *lc3;
-
-			foreach(lc3, st.tables[ti].files)
-			{
-				char	   *fp = lfirst(lc3);
-
-				for (i = 0; i < ntasks; i++)
-				{
-					if (tasks[i].table_index == ti &&
-						strcmp(tasks[i].path + strlen(tmpdir) + 1, fp) == 0)
-						BacJsonFile(&mf, &first, fp, tasks[i].bytes, tasks[i].sha256);
-				}
-			}
-		}
-		appendStringInfoString(&mf, "\n],\n");
-		/* the last line checks every byte before it */
-		BacSha256Text(mf.data, mf.len, hex);
-		appendStringInfo(&mf, "\"manifest_checksum\": \"%s\"}\n", hex);
-
-		/* sanity: what we wrote must parse as a manifest */
-		(void) BacParseManifest(tmpdir, mf.data, false);
-
-		BacWriteNewFile(psprintf("%s/manifest.json", tmpdir), mf.data, mf.len);
-
-		/* --- make it durable, then make it visible --- */
-		foreach(lc, st.services)
-		{
-			SnapService *s = lfirst(lc);
-
-			BacFsyncPath(psprintf("%s/%s/data", tmpdir, s->dir), true);
-			BacFsyncPath(psprintf("%s/%s", tmpdir, s->dir), true);
-		}
-		BacFsyncPath(tmpdir, true);
-		if (rename(tmpdir, finaldir) != 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not rename \"%s\" to \"%s\": %m", tmpdir, finaldir)));
-		tmp_created = false;
-		BacFsyncPath(archive, true);
+		SnapReadIdentity(st);
+		SnapCaptureDDL(st);
+		SnapPlanTasks(st);
+		SnapCopyData(st);
+		SnapWriteManifest(st);
+		SnapPublish(st);
 	}
 	PG_CATCH();
 	{
 		HOLD_INTERRUPTS();
-		if (tmp_created && !rmtree(tmpdir, true))
+		if (st->tmp_created && !rmtree(st->tmpdir, true))
 			ereport(WARNING,
 					(errcode_for_file_access(),
-					 errmsg("could not remove temporary directory \"%s\"", tmpdir),
+					 errmsg("could not remove temporary directory \"%s\"", st->tmpdir),
 					 errhint("It is removed by a later pg_bac call once this session ends.")));
 		RESUME_INTERRUPTS();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-
-	AtEOXact_GUC(true, save_nestlevel);
+	AtEOXact_GUC(true, st->save_nestlevel);
 	PopActiveSnapshot();
-	UnregisterSnapshot(snap);
-
-	/* --- the result row --- */
-	{
-		Datum		values[8];
-		bool		nulls[8] = {0};
-		Datum	   *names = palloc(sizeof(Datum) * list_length(st.services));
-		Interval   *iv = palloc0(sizeof(Interval));
-
-		i = 0;
-		foreach(lc, st.services)
-		{
-			Name		nm = palloc0(NAMEDATALEN);
-
-			namestrcpy(nm, ((SnapService *) lfirst(lc))->service);
-			names[i++] = NameGetDatum(nm);
-		}
-		iv->time = duration_us;
-		values[0] = CStringGetTextDatum(id);
-		if (label)
-			values[1] = CStringGetTextDatum(label);
-		else
-			nulls[1] = true;
-		values[2] = TimestampTzGetDatum(consistent_at);
-		values[3] = PointerGetDatum(construct_array(names, i, NAMEOID, NAMEDATALEN,
-													false, TYPALIGN_CHAR));
-		values[4] = Int32GetDatum(total_tables);
-		values[5] = Int64GetDatum(total_rows);
-		values[6] = Int64GetDatum(total_bytes);
-		values[7] = IntervalPGetDatum(iv);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	UnregisterSnapshot(st->snap);
+	SnapResultRow(st, (ReturnSetInfo *) fcinfo->resultinfo);
 	return (Datum) 0;
 }

@@ -1,0 +1,93 @@
+--
+-- 45_report_links: the consequences report of a restore counts every kind
+-- of link exactly as bac.check_links() does (links.c's one checker: the key
+-- type's equality operator and collation, as a foreign key compares), and
+-- bac.add_link accepts the column types a foreign key accepts.
+--
+SET client_min_messages = warning;
+
+CREATE SCHEMA rl_ext;
+CREATE EXTENSION citext SCHEMA rl_ext;
+
+-- the keys: one table per kind of link
+CREATE SCHEMA rl_key;
+CREATE TABLE rl_key.coll (k text COLLATE "C" PRIMARY KEY);
+INSERT INTO rl_key.coll VALUES ('a'), ('b');
+CREATE TABLE rl_key.ci (k rl_ext.citext PRIMARY KEY);
+INSERT INTO rl_key.ci VALUES ('X'), ('Z');
+CREATE TABLE rl_key.big (k int8 PRIMARY KEY);
+INSERT INTO rl_key.big VALUES (1), (2);
+CREATE TABLE rl_key.txt (k text PRIMARY KEY);
+INSERT INTO rl_key.txt VALUES ('a'), ('b');
+CREATE TABLE rl_key.multi (a int, b text, PRIMARY KEY (a, b));
+INSERT INTO rl_key.multi VALUES (1, 'a'), (2, 'b');
+
+-- the references, each with one that is broken
+CREATE SCHEMA rl_ref;
+CREATE TABLE rl_ref.coll (k text COLLATE "POSIX");
+INSERT INTO rl_ref.coll VALUES ('a'), ('x'), (NULL);
+CREATE TABLE rl_ref.ci (k rl_ext.citext);
+INSERT INTO rl_ref.ci VALUES ('x'), ('X'), ('y');
+CREATE TABLE rl_ref.big (k int4);
+INSERT INTO rl_ref.big VALUES (1), (3);
+CREATE TABLE rl_ref.txt (k varchar(10));
+INSERT INTO rl_ref.txt VALUES ('a'), ('z');
+CREATE TABLE rl_ref.multi (a int, b text);
+INSERT INTO rl_ref.multi VALUES (1, 'a'), (1, 'b'), (NULL, 'b');
+
+SELECT bac.register_service('rl_key');
+SELECT bac.register_service('rl_ref');
+
+-- a foreign key accepts each of these pairs of types; so does add_link
+SELECT bac.add_link('rl_coll', 'rl_ref.coll', '{k}', 'rl_key.coll', '{k}', orphans_matter => true);
+SELECT bac.add_link('rl_ci', 'rl_ref.ci', '{k}', 'rl_key.ci', '{k}', orphans_matter => true);
+SELECT bac.add_link('rl_big', 'rl_ref.big', '{k}', 'rl_key.big', '{k}', orphans_matter => true);
+SELECT bac.add_link('rl_txt', 'rl_ref.txt', '{k}', 'rl_key.txt', '{k}', orphans_matter => true);
+SELECT bac.add_link('rl_multi', 'rl_ref.multi', '{a,b}', 'rl_key.multi', '{a,b}', orphans_matter => true);
+-- and refuses what a foreign key refuses
+SELECT bac.add_link('rl_bad', 'rl_ref.big', '{k}', 'rl_key.txt', '{k}');
+
+-- what check_links counts now
+SELECT link, broken, orphaned, sample FROM bac.check_links('{rl_key}') ORDER BY link;
+
+-- a snapshot of this very state: restoring it changes no row, so the
+-- report must count exactly what check_links counts
+SELECT snapshot_id AS snap FROM bac.snapshot('{rl_key,rl_ref}') \gset
+CREATE TEMP TABLE rl_report AS
+SELECT link::text, direction, broken, orphaned
+  FROM bac.restore(:'snap', 'rl_key', dry_run => true)
+ WHERE direction <> 'rows';
+CREATE TEMP TABLE rl_check AS
+SELECT link::text, broken, orphaned FROM bac.check_links('{rl_key}');
+SELECT r.link, r.direction, r.broken AS report_broken, c.broken AS check_broken,
+	   r.orphaned AS report_orphaned, c.orphaned AS check_orphaned,
+	   r.broken = c.broken AND r.orphaned = c.orphaned AS same
+  FROM rl_report r FULL JOIN rl_check c USING (link)
+ ORDER BY 1;
+
+-- the restore itself (not a dry run) goes through and counts the same
+CREATE TEMP TABLE rl_report2 AS
+SELECT link::text, broken, orphaned
+  FROM bac.restore(:'snap', 'rl_key', keep_previous => false)
+ WHERE direction <> 'rows';
+SELECT r.link, r.broken = c.broken AND r.orphaned = c.orphaned AS same
+  FROM rl_report2 r FULL JOIN bac.check_links('{rl_key}') c ON c.link = r.link
+ ORDER BY 1;
+
+-- into_schema: the report checks the restored copy in place of the live
+-- tables; delete a key after the snapshot so that live and copy differ
+DELETE FROM rl_key.txt WHERE k = 'a';
+SELECT link, broken FROM bac.check_links('{rl_key}') WHERE link = 'rl_txt';
+SELECT link, direction, broken, orphaned
+  FROM bac.restore(:'snap', 'rl_key', into_schema => 'rl_key_copy', dry_run => true)
+ WHERE link = 'rl_txt';
+
+-- clean up
+SELECT bac.drop_link(l) FROM unnest('{rl_coll,rl_ci,rl_big,rl_txt,rl_multi}'::text[]) l;
+SELECT bac.unregister_service('rl_key');
+SELECT bac.unregister_service('rl_ref');
+SELECT bac.drop_snapshot(:'snap');
+DROP SCHEMA rl_key, rl_ref CASCADE;
+DROP EXTENSION citext;
+DROP SCHEMA rl_ext;
+RESET client_min_messages;
