@@ -78,6 +78,42 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 COMMENT ON FUNCTION bac.pitr_replay(pg_catalog.text, pg_catalog.name, pg_catalog.name, pg_catalog.pg_lsn, pg_catalog.timestamptz, pg_catalog.text)
 IS 'apply to a service restored from snapshot_id (in place or into_schema) the archived changes after the snapshot, up to a target LSN, time or snapshot (superuser)';
 
+-- restore to an instant: the newest valid snapshot before the target, then
+-- the archived changes up to it (new overloads: the first argument is a
+-- service, not a snapshot id; target_time or target_lsn is named)
+CREATE FUNCTION bac.restore(service pg_catalog.name,
+                            target_time pg_catalog.timestamptz DEFAULT NULL,
+                            target_lsn pg_catalog.pg_lsn DEFAULT NULL,
+                            into_schema pg_catalog.name DEFAULT NULL,
+                            keep_previous pg_catalog.bool DEFAULT true,
+                            dry_run pg_catalog.bool DEFAULT false,
+                            on_broken_links pg_catalog.text DEFAULT 'warn',
+                            missing_roles pg_catalog.text DEFAULT 'error')
+RETURNS TABLE (link pg_catalog.name, direction pg_catalog.text,
+               broken pg_catalog.int8, orphaned pg_catalog.int8,
+               detail pg_catalog.text)
+AS 'MODULE_PATHNAME', 'bac_restore_at'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+COMMENT ON FUNCTION bac.restore(pg_catalog.name, pg_catalog.timestamptz, pg_catalog.pg_lsn, pg_catalog.name, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.text)
+IS 'restore a service as it was at target_time or target_lsn: the newest valid snapshot before it plus the archived changes (superuser)';
+
+CREATE FUNCTION bac.restore_group(services pg_catalog.name[],
+                                  target_time pg_catalog.timestamptz DEFAULT NULL,
+                                  target_lsn pg_catalog.pg_lsn DEFAULT NULL,
+                                  keep_previous pg_catalog.bool DEFAULT true,
+                                  dry_run pg_catalog.bool DEFAULT false,
+                                  on_broken_links pg_catalog.text DEFAULT 'warn',
+                                  missing_roles pg_catalog.text DEFAULT 'error')
+RETURNS TABLE (link pg_catalog.name, direction pg_catalog.text,
+               broken pg_catalog.int8, orphaned pg_catalog.int8,
+               detail pg_catalog.text)
+AS 'MODULE_PATHNAME', 'bac_restore_group_at'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+COMMENT ON FUNCTION bac.restore_group(pg_catalog.name[], pg_catalog.timestamptz, pg_catalog.pg_lsn, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.text)
+IS 'restore several services in place, all as they were at the same target_time or target_lsn (superuser)';
+REVOKE ALL ON FUNCTION bac.restore(pg_catalog.name, pg_catalog.timestamptz, pg_catalog.pg_lsn, pg_catalog.name, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION bac.restore_group(pg_catalog.name[], pg_catalog.timestamptz, pg_catalog.pg_lsn, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+
 -- The DDL barrier: DDL on a registered schema is written into the WAL as a
 -- transactional logical message, so the change archive holds it at its
 -- commit position and replay refuses to cross it.

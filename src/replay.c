@@ -50,6 +50,7 @@
 #include "utils/timestamp.h"
 
 #include "pg_bac.h"
+#include "manifest.h"
 #include "pitr.h"
 
 /* a relation of the archive, as described in the current transaction */
@@ -593,12 +594,11 @@ Datum
 bac_pitr_replay(PG_FUNCTION_ARGS)
 {
 	BacManifest *base;
-	BacManifestService *svc = NULL;
+	BacManifestService *svc;
 	BacReplayTarget target = {0};
 	BacReplayResult res;
 	char	   *service;
 	char	   *into;
-	ListCell   *lc;
 	TupleDesc	tupdesc;
 	Datum		v[4];
 	bool		n[4] = {false, false, false, false};
@@ -619,19 +619,10 @@ bac_pitr_replay(PG_FUNCTION_ARGS)
 				 errhint("Pass target_lsn, target_time or target_snapshot.")));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	base = BacReadManifest(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	base = BacReadManifest(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+						   BAC_MANIFEST_SAME_MAJOR);
 	service = NameStr(*PG_GETARG_NAME(1));
-	foreach(lc, base->services)
-	{
-		BacManifestService *s = lfirst(lc);
-
-		if (strcmp(s->service, service) == 0)
-			svc = s;
-	}
-	if (svc == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("snapshot \"%s\" has no service \"%s\"", base->snapshot_id, service)));
+	svc = BacManifestFindService(base, service);
 	into = PG_ARGISNULL(2) ? svc->schema : NameStr(*PG_GETARG_NAME(2));
 	if (!PG_ARGISNULL(3))
 		target.lsn = PG_GETARG_LSN(3);
@@ -642,14 +633,12 @@ bac_pitr_replay(PG_FUNCTION_ARGS)
 	}
 	if (!PG_ARGISNULL(5))
 	{
-		BacManifest *t = BacReadManifest(text_to_cstring(PG_GETARG_TEXT_PP(5)));
+		BacManifest *t = BacReadManifest(text_to_cstring(PG_GETARG_TEXT_PP(5)), 0);
 
 		target.txid_snapshot = t->txid_snapshot;
-		target.snapshot_lsn = DatumGetLSN(DirectFunctionCall1(pg_lsn_in,
-															  CStringGetDatum(t->wal_lsn)));
+		target.snapshot_lsn = BacManifestInstantLsn(t);
 	}
-	BacReplay(base->txid_snapshot,
-			  DatumGetLSN(DirectFunctionCall1(pg_lsn_in, CStringGetDatum(base->wal_lsn))),
+	BacReplay(base->txid_snapshot, BacManifestInstantLsn(base),
 			  list_make1(svc->schema), list_make1(into), &target, &res);
 
 	v[0] = Int64GetDatum(res.transactions);

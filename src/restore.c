@@ -325,6 +325,8 @@ RestoreChanges(RestoreState *st)
 	if (st->into_schema == NULL)
 		RestoreMoveAside(st);
 	RestoreBuild(st);
+	if (st->pitr_target != NULL)
+		RestoreReplayTo(st);
 	RestoreComputeReport(st);
 	RestoreConclude(st);
 }
@@ -373,7 +375,7 @@ RestoreDryRun(RestoreState *st)
  *		The restore proper; see the file header for the order of steps.  The
  *		caller is connected to SPI.
  */
-static void
+void
 RestoreServices(RestoreState *st)
 {
 	RestorePrepareServices(st);
@@ -393,7 +395,7 @@ RestoreServices(RestoreState *st)
  *		compiling them costs seconds), then read the manifest, once.
  *		Returns the GUC nest level for RestoreEnd.
  */
-static int
+int
 RestoreBegin(RestoreState *st, const char *snapshot_id)
 {
 	int			nestlevel;
@@ -412,7 +414,7 @@ RestoreBegin(RestoreState *st, const char *snapshot_id)
  * RestoreEnd
  *		Undo RestoreBegin.
  */
-static void
+void
 RestoreEnd(int nestlevel)
 {
 	AtEOXact_GUC(true, nestlevel);
@@ -423,7 +425,7 @@ RestoreEnd(int nestlevel)
  * RestoreNewService
  *		A service of the manifest as a service to restore.
  */
-static RestoreService *
+RestoreService *
 RestoreNewService(BacManifestService *ms)
 {
 	RestoreService *svc = palloc0(sizeof(RestoreService));
@@ -436,7 +438,7 @@ RestoreNewService(BacManifestService *ms)
  * RestoreArgText
  *		A text argument that must not be NULL.
  */
-static char *
+char *
 RestoreArgText(FunctionCallInfo fcinfo, int n, const char *what)
 {
 	if (PG_ARGISNULL(n))
@@ -468,7 +470,7 @@ RestoreArgBool(FunctionCallInfo fcinfo, int n, const char *what)
  *		arguments both entry points share, from argument first on; and the
  *		report's tuplestore.
  */
-static void
+void
 RestoreArgOptions(FunctionCallInfo fcinfo, int first, RestoreState *st)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -489,7 +491,7 @@ RestoreArgOptions(FunctionCallInfo fcinfo, int first, RestoreState *st)
  *		A service of a group restored in place without the rest of its
  *		group: warn, naming the others.
  */
-static void
+void
 RestoreWarnGroup(BacManifest *m, BacManifestService *ms)
 {
 	StringInfoData mates;
@@ -562,7 +564,7 @@ bac_restore(PG_FUNCTION_ARGS)
  *		The services a restore_group() array names, each once, then the
  *		other services of their groups.
  */
-static List *
+List *
 RestoreNamedServices(BacManifest *m, ArrayType *arr)
 {
 	List	   *named = NIL;

@@ -9,7 +9,7 @@ use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use Test::More;
 
-our @EXPORT = qw(pitr_node schema_tables compare_schemas);
+our @EXPORT = qw(pitr_node schema_tables compare_schemas schema_hashes);
 
 # A started node with pg_bac preloaded (the archiver workers run),
 # wal_level = logical and pg_bac allowed as an output plugin.
@@ -78,6 +78,21 @@ sub compare_schemas
 		is("$d1 $d2", '0 0', "$what: table $t equal ($n rows)");
 	}
 	return $bad;
+}
+
+# "table:md5 table:md5 ..." over the rows (as text, sorted) of every
+# table of a schema: to compare a schema with itself at another time.
+sub schema_hashes
+{
+	my ($node, $db, $schema) = @_;
+	my @h;
+	for my $t (schema_tables($node, $db, $schema))
+	{
+		push @h, "$t:" . $node->safe_psql($db, qq{
+			SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), ''))
+			FROM "$schema"."$t" x});
+	}
+	return join(' ', @h);
 }
 
 1;

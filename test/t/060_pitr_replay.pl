@@ -84,6 +84,12 @@ $node->safe_psql($db, q{
 UPDATE a.t SET v = v || '!' WHERE id % 2 = 0;          -- big stays TOASTed, unchanged
 UPDATE a.t SET id = id + 1000 WHERE id IN (7, 9);       -- key changes
 DELETE FROM a.t WHERE id = 5;
+});
+# an instant between the snapshots: its data, WAL position and time
+my $hash_t = schema_hashes($node, $db, 'a');
+my ($lsn_t, $time_t) = split /\|/, $node->safe_psql($db,
+	'SELECT pg_current_wal_insert_lsn(), clock_timestamp()');
+$node->safe_psql($db, q{
 UPDATE a.f SET y = 'changed' WHERE x = 3;               -- both duplicates
 DELETE FROM a.f WHERE x = 4;
 UPDATE a.p SET k = k + 10 WHERE k BETWEEN 1 AND 4;      -- rows move to p2
@@ -147,6 +153,23 @@ SELECT * FROM bac.pitr_replay('$s1', 'a', 'a_l', target_lsn => (SELECT archived_
 is(compare_schemas($node, $db, 'a_l', 'a', 'S1 + replay to the archive end'), 0,
 	'replay to the end of the archive equals the live schema');
 
+# restore to an instant between the snapshots (base S1, picked by pg_bac)
+$node->safe_psql($db, qq{
+SET client_min_messages = warning;
+SELECT count(*) FROM bac.restore('a', target_lsn => '$lsn_t', into_schema => 'a_t');
+});
+is(schema_hashes($node, $db, 'a_t'), $hash_t,
+	'bac.restore(service, target_lsn) gives the data of that instant, table by table');
+($ret, $out, $err) = $node->psql($db, qq{SELECT count(*) FROM bac.restore('a', target_time => '$time_t', into_schema => 'a_tt')});
+like($err, qr/base snapshot "$s1"/, 'the base is the newest valid snapshot before the target');
+is(schema_hashes($node, $db, 'a_tt'), $hash_t,
+	'bac.restore(service, target_time) gives the data of that instant');
+($ret, $out, $err) = $node->psql($db, qq{SELECT count(*) FROM bac.restore('a', target_time => '$time_t', target_lsn => '$lsn_t')});
+like($err, qr/exactly one of target_time and target_lsn/, 'two targets are refused');
+($ret, $out, $err) = $node->psql($db, qq{SELECT count(*) FROM bac.restore('a', target_time => (SELECT consistent_at - interval '1 second' FROM bac.snapshots() WHERE snapshot_id = '$s1'))});
+like($err, qr/not a valid base|no snapshot of these services was taken before the target/,
+	'a target before the first valid base is refused');
+
 # DDL is a barrier
 $node->safe_psql($db, q{ALTER TABLE a.t ADD COLUMN z int; INSERT INTO a.t (id, v) VALUES (901, 'after alter')});
 $node->safe_psql($db, 'SELECT bac.pitr_pump()');
@@ -163,6 +186,18 @@ like($err, qr/cannot replay across a DDL barrier of schema "a".*ALTER TABLE a\.t
 ($ret, $out, $err) = $node->psql($db, qq{
 SELECT * FROM bac.pitr_replay('$s1', 'a', 'a_b', target_lsn => pg_current_wal_insert_lsn() + 100000000)});
 like($err, qr/does not reach the target/, 'a target beyond the archive is refused');
+
+# a group in place, to the instant before the ALTER TABLE: allowed (the
+# barrier is after the target), and pg_bac's own restore is a barrier
+my $barriers = $node->safe_psql($db, q{SELECT sum(barriers) FROM bac.pitr_transactions()});
+$node->safe_psql($db, qq{
+SET client_min_messages = warning;
+SELECT count(*) FROM bac.restore_group(ARRAY['a']::name[], target_lsn => '$lsn_t', keep_previous => false)});
+is(schema_hashes($node, $db, 'a'), $hash_t,
+	'bac.restore_group(services, target_lsn) in place: the live schema is back at the instant');
+$node->safe_psql($db, 'SELECT bac.pitr_pump()');
+cmp_ok($node->safe_psql($db, q{SELECT sum(barriers) FROM bac.pitr_transactions()}), '>', $barriers,
+	'the in-place restore is a barrier in the archive');
 
 # disable: the window ends, the archive stays
 like($node->safe_psql($db, 'SELECT bac.disable_pitr()'), qr{^[0-9A-F]+/[0-9A-F]+$}, 'disable_pitr returns the window end');
