@@ -2,8 +2,8 @@
 -- 60_pitr: the SQL surface of point-in-time restore on a server without
 -- wal_level = logical (the regression server): clear errors, privileges,
 -- bad arguments, and the status of a database without a change archive.
--- The archive itself is tested by TAP (test/t/060_pitr_replay.pl,
--- 061_pitr_pgbench.pl), which needs a preloaded library and logical WAL.
+-- The archive itself is tested by TAP (test/t/070_pitr_replay.pl,
+-- 071_pitr_pgbench.pl), which needs a preloaded library and logical WAL.
 --
 SET client_min_messages = warning;
 CREATE ROLE regress_pitr_user;

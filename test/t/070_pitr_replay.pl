@@ -1,4 +1,4 @@
-# test/t/060_pitr_replay.pl: the change archive holds exactly the committed
+# test/t/070_pitr_replay.pl: the change archive holds exactly the committed
 # changes of the registered schemas, and replaying it from a base snapshot
 # to the instant of a later snapshot gives that later snapshot's data, table
 # by table: unchanged TOASTed values across updates, REPLICA IDENTITY FULL,

@@ -1,4 +1,4 @@
-# test/t/062_pitr_gap.pl: a slot that loses WAL (max_slot_wal_keep_size)
+# test/t/072_pitr_gap.pl: a slot that loses WAL (max_slot_wal_keep_size)
 # ends the change archive's window honestly: bac.pitr_pump() warns,
 # bac.pitr_status shows the gap, and a restore to a target after it is
 # refused while one before it still works.  No archiver worker here (pg_bac

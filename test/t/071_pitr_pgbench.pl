@@ -1,4 +1,4 @@
-# test/t/061_pitr_pgbench.pl: the exact oracle under load, and crashes.
+# test/t/071_pitr_pgbench.pl: the exact oracle under load, and crashes.
 #
 # The four services of test/fixtures/four_services.sql under the saga
 # workload; the archiver worker (pg_bac preloaded) keeps the change archive
