@@ -142,7 +142,13 @@ BacSnapshotDirectory(const char *snapshot_id)
 				 errhint("Use a snapshot_id listed by bac.snapshots().")));
 	archive = BacArchiveDirectory(true);
 	dir = psprintf("%s/%s", archive, snapshot_id);
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("snapshot \"%s\" is a symbolic link", snapshot_id),
+				 errdetail("pg_bac reads and writes only inside the archive directory and follows no link out of it."),
+				 errhint("Move the snapshot directory itself into the archive directory, or remove the link.")));
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("snapshot \"%s\" does not exist", snapshot_id),
@@ -180,8 +186,17 @@ ArchiveCleanStaleTempDirs(const char *archive)
 			continue;			/* ours, in use or cleaned by our caller */
 		{
 			char	   *path = psprintf("%s/%s", archive, de->d_name);
+			struct stat st;
 
-			if (!rmtree(path, true))
+			/* a link (or file) is removed itself, never what it points to */
+			if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+			{
+				if (unlink(path) != 0)
+					ereport(WARNING,
+							(errcode_for_file_access(),
+							 errmsg("could not remove stale temporary entry \"%s\": %m", path)));
+			}
+			else if (!rmtree(path, true))
 				ereport(WARNING,
 						(errcode_for_file_access(),
 						 errmsg("could not remove stale temporary directory \"%s\"", path)));
@@ -304,9 +319,41 @@ BacReadWholeFile(const char *path, const char *what, bool missing_ok,
 }
 
 /*
+ * ArchiveOfThisDatabase
+ *		True if the snapshot was taken in the current database.  Schema
+ *		ownership proves nothing about a snapshot of another database (a
+ *		role may own a schema of the same name there).
+ */
+static bool
+ArchiveOfThisDatabase(BacManifest *m)
+{
+	return m->database != NULL &&
+		strcmp(m->database, get_database_name(MyDatabaseId)) == 0;
+}
+
+/*
+ * BacCheckSnapshotDatabase
+ *		Error unless the caller is a superuser or the snapshot was taken in
+ *		the current database.  Restore and export call this before they
+ *		check the ownership of a single service's schema.
+ */
+void
+BacCheckSnapshotDatabase(BacManifest *m, const char *action)
+{
+	if (!superuser() && !ArchiveOfThisDatabase(m))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s snapshot \"%s\"",
+						action, m->snapshot_id),
+				 errdetail("The snapshot was taken in another database; only a superuser may use it here."),
+				 errhint("Connect to the database the snapshot was taken in, or ask a superuser.")));
+}
+
+/*
  * ArchiveMaySeeSnapshot
  *		A superuser may act on every snapshot; another role only on
- *		snapshots whose every schema exists and is owned by it.
+ *		snapshots of the current database whose every schema exists and is
+ *		owned by it.
  */
 static bool
 ArchiveMaySeeSnapshot(BacManifest *m)
@@ -315,6 +362,8 @@ ArchiveMaySeeSnapshot(BacManifest *m)
 
 	if (superuser())
 		return true;
+	if (!ArchiveOfThisDatabase(m))
+		return false;
 	foreach(lc, m->services)
 	{
 		BacManifestService *s = lfirst(lc);
@@ -387,8 +436,16 @@ ArchiveListSnapshots(const char *archive)
 		size_t		len;
 		char	   *mtext;
 		BacManifest *m;
+		struct stat st;
 
 		CHECK_FOR_INTERRUPTS();
+		if (lstat(sdir, &st) != 0 || !S_ISDIR(st.st_mode))
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("skipping \"%s\": not a directory (a symbolic link is never followed)", sdir)));
+			continue;
+		}
 		mtext = BacReadWholeFile(path, "file", true, &len);
 		m = mtext ? BacParseManifest(sdir, mtext, true) : NULL;
 		if (m == NULL || strcmp(m->snapshot_id, id) != 0)
@@ -543,6 +600,12 @@ bac_verify_snapshot(PG_FUNCTION_ARGS)
 		manifest_ok = false;
 		detail = pstrdup("not a valid manifest");
 	}
+	if (m != NULL && manifest_ok && strcmp(m->snapshot_id, id) != 0)
+	{
+		/* a manifest copied from another snapshot: intact, but not ours */
+		manifest_ok = false;
+		detail = psprintf("names snapshot \"%s\", not this one", m->snapshot_id);
+	}
 	if (m != NULL)
 		BacCheckSnapshotPrivilege(m, "verify");
 	else if (!superuser())
@@ -583,7 +646,15 @@ ArchiveRemoveSnapshotDir(const char *archive, const char *snapshot_id)
 {
 	char	   *from = psprintf("%s/%s", archive, snapshot_id);
 	char	   *to = psprintf("%s/%s%s.%d", archive, TEMP_PREFIX, snapshot_id, MyProcPid);
+	struct stat st;
 
+	/* never delete through a link: what it points to is not ours */
+	if (lstat(from, &st) != 0 || !S_ISDIR(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("snapshot \"%s\" is not a directory", snapshot_id),
+				 errdetail("pg_bac deletes only directories inside the archive directory and follows no link out of it."),
+				 errhint("Remove \"%s\" by hand.", from)));
 	if (rename(from, to) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),

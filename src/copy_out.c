@@ -176,6 +176,17 @@ BacCopySliceQuery(Relation rel, BlockNumber nblocks, int k, int nslices)
 }
 
 /*
+ * CopyOutErrorContext
+ *		Name the file being written in any error (COPY's own "could not
+ *		write to COPY file: No space left on device" names none).
+ */
+static void
+CopyOutErrorContext(void *arg)
+{
+	errcontext("writing snapshot file \"%s\"", (const char *) arg);
+}
+
+/*
  * CopyOutRunTask
  *		Copy one table or slice to its file with COPY TO under the active
  *		snapshot, then compress/hash/fsync it.  Runs in the leader or in a
@@ -191,6 +202,7 @@ CopyOutRunTask(BacCopyShared *shared, BacSharedTask *t)
 	List	   *options;
 	int			fd;
 	uint64		rows;
+	ErrorContextCallback errcb;
 
 	if (comp == BAC_COMPRESSION_NONE)
 		strlcpy(rawpath, t->path, sizeof(rawpath));
@@ -208,6 +220,10 @@ CopyOutRunTask(BacCopyShared *shared, BacSharedTask *t)
 				(errcode_for_file_access(),
 				 errmsg("could not create file \"%s\": %m", rawpath)));
 	CloseTransientFile(fd);
+	errcb.callback = CopyOutErrorContext;
+	errcb.arg = rawpath;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 
 	/* COPY text in the database encoding, whatever the client's */
 	options = list_make1(makeDefElem("encoding",
@@ -241,6 +257,7 @@ CopyOutRunTask(BacCopyShared *shared, BacSharedTask *t)
 
 	BacDataFileFinish(rawpath, t->path, comp, t->sha256, &t->bytes,
 					  &t->raw_bytes);
+	error_context_stack = errcb.previous;
 	t->rows = rows;
 	pg_write_barrier();
 	pg_atomic_write_u32(&t->state, TASK_DONE);

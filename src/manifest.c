@@ -59,6 +59,14 @@
  *		  "pre_data": "orders/pre-data.sql",
  *		  "post_data": "orders/post-data.sql",
  *		  "extensions": ["pgcrypto"], "uncaptured": ["..."],
+ *		  "extension_details": [ { "name": "pgcrypto", "version": "1.3",
+ *			  "schema": "orders", "in_service_schema": true,
+ *			  "relocatable": true } ],	(since 0.2: where each extension was)
+ *		  "pre_data_order": [0,0, 212,5, ...],	(since 0.2: per item of
+ *			  pre-data.sql, the byte offset where it begins and its
+ *			  position in one dependency order over all the services of the
+ *			  snapshot; the text before the first offset runs first)
+ *		  "post_data_order": [...],	(the same for post-data.sql)
  *		  "tables": [
  *			{ "table": "order", "rows": 10, "bytes": 200, "raw_bytes": 400,
  *			  "files": ["orders/data/001.copy"] } ] } ],
@@ -317,6 +325,99 @@ ManifestStrings(JsonbContainer *arr, bool *ok)
 }
 
 /*
+ * ManifestOrder
+ *		An optional "..._order" array of a service (pairs of a byte offset
+ *		and a position in the snapshot-wide order) as a List of ints; NIL
+ *		when missing (older snapshots); *ok = false when malformed.
+ */
+static List *
+ManifestOrder(JsonbContainer *obj, const char *key, bool *ok)
+{
+	JsonbValue *v = ManifestGet(obj, key);
+	JsonbContainer *arr;
+	List	   *result = NIL;
+	int			i;
+
+	if (v == NULL)
+		return NIL;
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
+		JsonContainerSize(v->val.binary.data) % 2 != 0)
+	{
+		*ok = false;
+		return NIL;
+	}
+	arr = v->val.binary.data;
+	for (i = 0; i < JsonContainerSize(arr); i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+		int64		n;
+
+		if (e->type != jbvNumeric)
+		{
+			*ok = false;
+			return NIL;
+		}
+		n = DatumGetInt64(DirectFunctionCall1(numeric_int8,
+											  NumericGetDatum(e->val.numeric)));
+		if (n < 0 || n > PG_INT32_MAX)
+		{
+			*ok = false;
+			return NIL;
+		}
+		result = lappend_int(result, (int) n);
+	}
+	return result;
+}
+
+/*
+ * ManifestExtensionInfo
+ *		The optional "extension_details" of a service (older snapshots have
+ *		none); *ok = false when malformed.
+ */
+static List *
+ManifestExtensionInfo(JsonbContainer *obj, bool *ok)
+{
+	JsonbValue *v = ManifestGet(obj, "extension_details");
+	List	   *result = NIL;
+	int			i;
+
+	if (v == NULL)
+		return NIL;
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+	{
+		*ok = false;
+		return NIL;
+	}
+	for (i = 0; *ok && i < JsonContainerSize(v->val.binary.data); i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, i);
+		BacExtensionInfo *ext = palloc0(sizeof(BacExtensionInfo));
+		JsonbValue *b;
+
+		if (e->type != jbvBinary)
+		{
+			*ok = false;
+			break;
+		}
+		ext->name = ManifestStr(e->val.binary.data, "name", false, ok);
+		ext->version = ManifestStr(e->val.binary.data, "version", false, ok);
+		ext->schema = ManifestStr(e->val.binary.data, "schema", false, ok);
+		b = ManifestGet(e->val.binary.data, "in_service_schema");
+		if (b == NULL || b->type != jbvBool)
+			*ok = false;
+		else
+			ext->in_service_schema = b->val.boolean;
+		b = ManifestGet(e->val.binary.data, "relocatable");
+		if (b == NULL || b->type != jbvBool)
+			*ok = false;
+		else
+			ext->relocatable = b->val.boolean;
+		result = lappend(result, ext);
+	}
+	return result;
+}
+
+/*
  * ManifestSafeRelativePath
  *		A path from a manifest must stay inside the snapshot directory: no
  *		absolute path, no "..", no empty component.
@@ -490,6 +591,9 @@ ManifestService(JsonbValue *sv, bool *ok)
 	s->post_data = ManifestStr(so, "post_data", false, ok);
 	s->extensions = ManifestStrings(ManifestCont(so, "extensions", ok), ok);
 	s->uncaptured = ManifestStrings(ManifestCont(so, "uncaptured", ok), ok);
+	s->extension_info = ManifestExtensionInfo(so, ok);
+	s->pre_order = ManifestOrder(so, "pre_data_order", ok);
+	s->post_order = ManifestOrder(so, "post_data_order", ok);
 	if (*ok && (!ManifestSafeRelativePath(s->pre_data) ||
 				!ManifestSafeRelativePath(s->post_data)))
 		*ok = false;
@@ -719,6 +823,25 @@ ManifestWriteHeader(StringInfo mf, BacManifest *m)
 }
 
 /*
+ * ManifestWriteOrder
+ *		A service's "..._order" array (pairs of a byte offset and a position
+ *		in the snapshot-wide order), nothing when the list is empty.
+ */
+static void
+ManifestWriteOrder(StringInfo mf, const char *key, List *order)
+{
+	ListCell   *lc;
+
+	if (order == NIL)
+		return;
+	appendStringInfo(mf, ",\n   \"%s\": [", key);
+	foreach(lc, order)
+		appendStringInfo(mf, "%s%d", lc == list_head(order) ? "" : ",",
+						 lfirst_int(lc));
+	appendStringInfoChar(mf, ']');
+}
+
+/*
  * ManifestWriteService
  *		One entry of "services", its tables included.
  */
@@ -739,6 +862,26 @@ ManifestWriteService(StringInfo mf, BacManifestService *s, bool first)
 	ManifestJsonStrings(mf, s->extensions);
 	appendStringInfoString(mf, ",\n   \"uncaptured\": ");
 	ManifestJsonStrings(mf, s->uncaptured);
+	if (s->extension_info != NIL)
+	{
+		appendStringInfoString(mf, ",\n   \"extension_details\": [");
+		foreach(lc, s->extension_info)
+		{
+			BacExtensionInfo *ext = lfirst(lc);
+
+			if (lc != list_head(s->extension_info))
+				appendStringInfoString(mf, ", ");
+			ManifestJsonField(mf, "{", "name", ext->name);
+			ManifestJsonField(mf, ", ", "version", ext->version);
+			ManifestJsonField(mf, ", ", "schema", ext->schema);
+			appendStringInfo(mf, ", \"in_service_schema\": %s, \"relocatable\": %s}",
+							 ext->in_service_schema ? "true" : "false",
+							 ext->relocatable ? "true" : "false");
+		}
+		appendStringInfoChar(mf, ']');
+	}
+	ManifestWriteOrder(mf, "pre_data_order", s->pre_order);
+	ManifestWriteOrder(mf, "post_data_order", s->post_order);
 	appendStringInfoString(mf, ",\n   \"tables\": [");
 	foreach(lc, s->tables)
 	{
@@ -850,8 +993,39 @@ BacManifestServiceFiles(BacManifestService *svc)
 /* --- checking files against the manifest --- */
 
 /*
+ * ManifestPathThroughLink
+ *		True if a directory on the way from the snapshot directory to the
+ *		file (relative path rel) is a symbolic link or not a directory: the
+ *		file would then be read from outside the archive directory.
+ */
+static bool
+ManifestPathThroughLink(const char *directory, const char *rel)
+{
+	char	   *path = psprintf("%s/%s", directory, rel);
+	char	   *p = path + strlen(directory) + 1;
+	bool		bad = false;
+
+	while ((p = strchr(p, '/')) != NULL)
+	{
+		struct stat st;
+
+		*p = '\0';
+		if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+			bad = true;
+		*p = '/';
+		if (bad)
+			break;
+		p++;
+	}
+	pfree(path);
+	return bad;
+}
+
+/*
  * ManifestVerifyOneFile
- *		Check one file of a snapshot against its manifest entry.
+ *		Check one file of a snapshot against its manifest entry.  The file
+ *		must be a regular file reached through real directories: no link
+ *		leads out of the snapshot directory.
  */
 static BacVerifyResult *
 ManifestVerifyOneFile(BacManifest *m, BacManifestFile *f)
@@ -863,6 +1037,12 @@ ManifestVerifyOneFile(BacManifest *m, BacManifestFile *f)
 	int64		bytes;
 
 	r->file = pstrdup(f->path);
+	if (ManifestPathThroughLink(m->directory, f->path))
+	{
+		r->ok = false;
+		r->detail = pstrdup("a directory on its path is a symbolic link or not a directory");
+		return r;
+	}
 	if (lstat(path, &st) != 0)
 	{
 		r->ok = false;

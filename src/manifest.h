@@ -49,7 +49,14 @@ typedef struct BacManifestService
 	char	   *post_data;		/* relative path of post-data.sql */
 	List	   *tables;			/* BacManifestTable *, in load order */
 	List	   *extensions;		/* char * */
+	List	   *extension_info; /* BacExtensionInfo *, same order; NIL in
+								 * older snapshots */
 	List	   *uncaptured;		/* char * */
+	List	   *pre_order;		/* ints: byte offset in pre-data.sql where an
+								 * item begins, then its position in the
+								 * snapshot-wide order, per item; NIL in
+								 * older snapshots */
+	List	   *post_order;		/* the same for post-data.sql */
 } BacManifestService;
 
 typedef struct BacManifest
@@ -116,6 +123,7 @@ extern List *BacVerifyFiles(BacManifest *manifest, List *paths);
 extern void BacVerifyFilesOrError(BacManifest *manifest, List *paths);
 
 /* archive.c: who may act on a snapshot */
+extern void BacCheckSnapshotDatabase(BacManifest *manifest, const char *action);
 extern void BacCheckSnapshotPrivilege(BacManifest *manifest,
 									  const char *action);
 

@@ -100,13 +100,15 @@ RestoreParseMissingRoles(const char *value)
  * RestorePrepareServices
  *		For each service: the schema to restore into, the live schema now
  *		bearing its name (if any) and its owner, and the caller's privilege:
- *		owner of the live schema, or superuser to recreate a missing one.
+ *		owner of the live schema, or superuser to recreate a missing one;
+ *		only a superuser restores a snapshot of another database.
  */
 static void
 RestorePrepareServices(RestoreState *st)
 {
 	ListCell   *lc;
 
+	BacCheckSnapshotDatabase(st->manifest, "restore");
 	foreach(lc, st->services)
 	{
 		RestoreService *svc = lfirst(lc);
@@ -179,6 +181,8 @@ RestoreMoveAside(RestoreState *st)
 		if (OidIsValid(svc->live_nsp))
 			RestoreLockSchema(svc->live_nsp, svc->ms->schema);
 	}
+	RestoreCheckOtherDatabase(st);
+	RestoreCheckExtensions(st);
 	RestoreCheckForeignDependents(st->services);
 	foreach(lc, st->services)
 	{
@@ -208,13 +212,17 @@ RestoreMoveAside(RestoreState *st)
 
 /*
  * RestoreBuild
- *		Create every schema and run its pre-data script; then load the data
- *		of every service; then run every post-data script.
+ *		Create every schema (moving the extensions installed in a schema it
+ *		replaces into it) and run its pre-data script; then load the data of
+ *		every service; then run every post-data script.  Services restored
+ *		together from a snapshot that recorded one order over them run their
+ *		scripts interleaved in that order (restore_order.c).
  */
 static void
 RestoreBuild(RestoreState *st)
 {
 	ListCell   *lc;
+	bool		in_order = RestoreHasOrder(st);
 
 	foreach(lc, st->services)
 	{
@@ -231,17 +239,24 @@ RestoreBuild(RestoreState *st)
 		else
 			RestoreSchemaCommand(psprintf("CREATE SCHEMA %s",
 										  quote_identifier(svc->target)), false);
-		RestoreRunScript(svc, "pre-data", svc->pre_sql, svc->pre_stmts,
-						 st->missing_roles);
+		RestoreMoveExtensions(st, svc);
+		if (!in_order)
+			RestoreRunScript(svc, "pre-data", svc->pre_sql, svc->pre_stmts,
+							 st->missing_roles);
 	}
+	if (in_order)
+		RestoreRunInOrder(st, false);
 	foreach(lc, st->services)
 		RestoreLoadData(st->manifest, (RestoreService *) lfirst(lc));
+	if (in_order)
+		RestoreRunInOrder(st, true);
 	foreach(lc, st->services)
 	{
 		RestoreService *svc = lfirst(lc);
 
-		RestoreRunScript(svc, "post-data", svc->post_sql, svc->post_stmts,
-						 st->missing_roles);
+		if (!in_order)
+			RestoreRunScript(svc, "post-data", svc->post_sql, svc->post_stmts,
+							 st->missing_roles);
 		ereport(NOTICE,
 				(errmsg("service \"%s\" restored into schema %s from snapshot \"%s\"",
 						svc->ms->service, quote_identifier(svc->target),

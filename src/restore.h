@@ -90,6 +90,18 @@ extern void RestoreCheckRoles(RestoreState *st);
 extern void RestoreRunScript(RestoreService *svc, const char *section,
 							 const char *sql, List *stmts,
 							 BacMissingRoles mr);
+extern int	RestoreRunStatements(RestoreService *svc, const char *section,
+								 const char *sql, List *stmts,
+								 BacMissingRoles mr);
+extern void RestoreNoticeSkipped(RestoreService *svc, const char *section,
+								 int skipped);
+
+/* restore_order.c */
+extern bool RestoreHasOrder(RestoreState *st);
+extern void RestoreRunInOrder(RestoreState *st, bool post);
+extern void RestoreCheckExtensions(RestoreState *st);
+extern void RestoreMoveExtensions(RestoreState *st, RestoreService *svc);
+extern void RestoreCheckOtherDatabase(RestoreState *st);
 
 /* restore_schema.c */
 extern void RestoreLockSchema(Oid nspoid, const char *name);

@@ -109,7 +109,18 @@ RestoreCheckForeignDependents(List *services)
 					 "   d.refclassid AS r"
 					 "  FROM pg_catalog.pg_depend d"
 					 "  JOIN objs o ON o.cls = d.refclassid AND o.oid = d.refobjid"
-					 "  WHERE d.deptype IN ('n', 'a'))"
+					 "  WHERE d.deptype IN ('n', 'a')"
+	/*
+	 * An extension installed in one of the schemas moves into the restored
+	 * schema (restore_order.c): neither it, nor its members, nor what uses
+	 * its members is left dangling.
+	 */
+					 "  AND NOT (d.classid = 'pg_catalog.pg_extension'::pg_catalog.regclass"
+					 "   AND (SELECT x.extnamespace FROM pg_catalog.pg_extension x WHERE x.oid = d.objid) IN (SELECT nsp FROM ours))"
+					 "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e JOIN pg_catalog.pg_extension x ON x.oid = e.refobjid"
+					 "   WHERE e.deptype = 'e' AND x.extnamespace IN (SELECT nsp FROM ours)"
+					 "   AND ((e.classid = d.classid AND e.objid = d.objid)"
+					 "    OR (e.classid = d.refclassid AND e.objid = d.refobjid))))"
 					 " SELECT DISTINCT pg_catalog.pg_describe_object(classid, objid, 0),"
 					 "  pg_catalog.pg_describe_object(refclassid, refobjid, 0)"
 					 " FROM dep"

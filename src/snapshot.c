@@ -734,6 +734,14 @@ static void
 SnapCaptureDDL(SnapState *st)
 {
 	ListCell   *lc;
+	List	   *nspoids = NIL;
+	BacGroupDDL *group;
+	int			i = 0;
+
+	/* all schemas at once: one dependency order over the snapshot */
+	foreach(lc, st->services)
+		nspoids = lappend_oid(nspoids, ((SnapService *) lfirst(lc))->nspoid);
+	group = BacCaptureGroupDDL(nspoids);
 
 	foreach(lc, st->services)
 	{
@@ -744,7 +752,7 @@ SnapCaptureDDL(SnapState *st)
 		ereport(NOTICE,
 				(errmsg("snapshot: capturing service \"%s\" (schema \"%s\")",
 						s->service, s->schema)));
-		s->ddl = BacCaptureSchemaDDL(s->nspoid);
+		s->ddl = list_nth(group->schemas, i++);
 		BacMakeDir(sdir);
 		BacMakeDir(psprintf("%s/data", sdir));
 		s->pre_path = SnapWriteScript(st, s, "pre-data.sql", s->ddl->pre_data);
@@ -1037,7 +1045,10 @@ SnapWriteManifest(SnapState *st)
 		ms->pre_data = s->pre_path;
 		ms->post_data = s->post_path;
 		ms->extensions = s->ddl->extensions;
+		ms->extension_info = s->ddl->extension_info;
 		ms->uncaptured = s->ddl->uncaptured;
+		ms->pre_order = s->ddl->pre_order;
+		ms->post_order = s->ddl->post_order;
 		m->services = lappend(m->services, ms);
 	}
 	for (ti = 0; ti < st->ntables; ti++)

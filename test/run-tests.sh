@@ -46,11 +46,39 @@ if [ "$(id -u)" -eq 0 ]; then
 	tar --exclude=.git -cf - . | tar -xf - -C "$work"
 	chown -R postgres: "$work"
 	echo "suites run in $work (removed after a green run unless BAC_KEEP=1)"
-	as_pg() { runuser -u postgres -- env PATH="$PATH" BAC_SHARED="$BAC_SHARED" "$@"; }
+	as_pg() { runuser -u postgres -- env PATH="$PATH" BAC_SHARED="$BAC_SHARED" \
+		BAC_SMALLFS="$BAC_SMALLFS" "$@"; }
 else
 	work=$root
 	as_pg() { "$@"; }
 fi
+# A small filesystem for the disk-full tests (064): mounting needs root,
+# so it is done here, before the suites, and unmounted at the end.  Not
+# root: BAC_SMALLFS stays unset and those tests say SKIP.
+BAC_SMALLFS=${BAC_SMALLFS:-}
+smallfs_mounted=""
+if [ -z "$BAC_SMALLFS" ] && [ "$(id -u)" -eq 0 ]; then
+	BAC_SMALLFS=$(mktemp -d /tmp/pg_bac-smallfs.XXXXXX)
+	if mount -t tmpfs -o size=64m,mode=0700 tmpfs "$BAC_SMALLFS"; then
+		chown postgres: "$BAC_SMALLFS"
+		smallfs_mounted=$BAC_SMALLFS
+		echo "small filesystem (64 MB tmpfs) for the disk-full tests: $BAC_SMALLFS"
+	else
+		echo "could not mount a tmpfs: the disk-full tests will skip"
+		rmdir "$BAC_SMALLFS"
+		BAC_SMALLFS=""
+	fi
+fi
+export BAC_SMALLFS
+smallfs_cleanup()
+{
+	if [ -n "$smallfs_mounted" ]; then
+		umount "$smallfs_mounted" && rmdir "$smallfs_mounted"
+		smallfs_mounted=""
+	fi
+}
+trap smallfs_cleanup EXIT
+
 # ../shared (the sample corpora) sits beside the project in CI
 BAC_SHARED=${BAC_SHARED:-$(cd "$root/.." && pwd)/shared}
 export BAC_SHARED
@@ -69,7 +97,7 @@ run_suite()
 	if (cd "$work" && as_pg "$@") >"$log" 2>&1; then
 		passed=$((passed + 1))
 		echo "ok: $name ($((SECONDS - t0)) s)"
-		grep -E "^(ok|not ok|# All|All [0-9]+ tests|Result:|Files=)|skipped" "$log" | tail -n 40
+		grep -E "^(ok|not ok|# All|All [0-9]+ tests|Result:|Files=)|skipped|# counts:" "$log" | tail -n 40
 	else
 		failed=$((failed + 1))
 		failures="$failures $name"

@@ -1,0 +1,174 @@
+# test/perl/BacGuarantee.pm: helpers shared by the guarantee tests (06x):
+# raw file access, the database state a failed operation must leave
+# untouched, background sessions, crash recovery waits.
+package BacGuarantee;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use IPC::Run;
+use PostgreSQL::Test::Utils;
+use Time::HiRes qw(usleep);
+
+our @EXPORT = qw(slurp spew db_state start_psql wait_for_pid wait_for_recovery
+  manifest_reseal watch_install watch);
+
+# Whole file as bytes.
+sub slurp
+{
+	my ($path) = @_;
+	open(my $fh, '<:raw', $path) or die "open $path: $!";
+	local $/;
+	my $data = <$fh>;
+	close $fh;
+	return $data;
+}
+
+# Replace a file's bytes.
+sub spew
+{
+	my ($path, $data) = @_;
+	open(my $fh, '>:raw', $path) or die "open $path: $!";
+	print $fh $data;
+	close $fh or die "close $path: $!";
+}
+
+# Rewrite the manifest's last line so its checksum matches its body again
+# (a consistent, forged manifest).
+sub manifest_reseal
+{
+	my ($m) = @_;
+	require Digest::SHA;
+	my $pos = rindex($m, "\n\"manifest_checksum\": \"");
+	die "no manifest checksum line" if $pos < 0;
+	my $body = substr($m, 0, $pos + 1);
+	return $body . '"manifest_checksum": "' . Digest::SHA::sha256_hex($body) . "\"}\n";
+}
+
+# What a failed or crashed operation must leave as it was: the schemas,
+# pg_dump --schema-only of the whole database, and an md5 of every user
+# table's rows (sorted), one line per table.
+sub db_state
+{
+	my ($node, $db) = @_;
+	my ($out) = run_command([ 'pg_dump', '--schema-only', '-d', $node->connstr($db) ]);
+	$out =~ s/^\\(un)?restrict .*$//mg;
+	my $data = $node->safe_psql($db, q{
+SELECT string_agg(n.nspname || '.' || c.relname || ' ' || (xpath('/row/h/text()',
+	query_to_xml(format('SELECT md5(coalesce(string_agg(t::text, ''|'' ORDER BY t::text), '''')) AS h FROM %I.%I t',
+		n.nspname, c.relname), false, true, '')))[1]::text, E'\n' ORDER BY 1)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'});
+	my $seqs = $node->safe_psql($db, q{
+SELECT string_agg(schemaname || '.' || sequencename || ' ' || coalesce(last_value::text, 'null'), E'\n' ORDER BY 1)
+  FROM pg_sequences});
+	my $schemas = $node->safe_psql($db, q{
+SELECT string_agg(nspname, ' ' ORDER BY nspname) FROM pg_namespace
+ WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'});
+	return "$schemas\n$data\n$seqs\n$out";
+}
+
+# Run SQL in a background psql with application_name $app; returns the
+# harness and refs to stdout and stderr.
+sub start_psql
+{
+	my ($node, $db, $app, @sql) = @_;
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start(
+		[ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr($db),
+		  '-c', "SET application_name = '$app'", map { ('-c', $_) } @sql ],
+		'>', \$out, '2>', \$err);
+	return ($h, \$out, \$err);
+}
+
+# First pid for which $sql (a query returning pids) returns a row, polled
+# every $ms ms for at most $secs seconds; undef if none.
+sub wait_for_pid
+{
+	my ($node, $db, $sql, $secs, $ms) = @_;
+	$secs //= 60;
+	$ms //= 5;
+	my $tries = int($secs * 1000 / $ms);
+	for (1 .. $tries)
+	{
+		my ($ret, $pid) = $node->psql($db, $sql);
+		($pid) = split /\n/, $pid // '';
+		return $pid if $ret == 0 && defined $pid && $pid =~ /^\d+$/;
+		usleep($ms * 1000);
+	}
+	return undef;
+}
+
+# A watcher polling inside the server every millisecond, in its own
+# database "bac_watch" (so the database under test is not changed): the
+# progress views are cluster-wide.
+sub watch_install
+{
+	my ($node) = @_;
+	$node->safe_psql('postgres', 'CREATE DATABASE bac_watch');
+	$node->safe_psql('bac_watch', q{
+CREATE FUNCTION watch(q text, k int, secs float8) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	seen text[] := '{}';
+	r record;
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	LOOP
+		-- statistics views are cached per transaction: refresh them
+		PERFORM pg_stat_clear_snapshot();
+		FOR r IN EXECUTE q LOOP
+			IF r.late THEN
+				RETURN 'missed ' || r.pid;
+			END IF;
+			IF r.key IS NOT NULL AND NOT r.key = ANY (seen) THEN
+				seen := seen || r.key;
+			END IF;
+			IF cardinality(seen) >= k THEN
+				RETURN r.pid::text;
+			END IF;
+		END LOOP;
+		IF clock_timestamp() - t0 > secs * interval '1 s' THEN
+			RETURN NULL;
+		END IF;
+		PERFORM pg_sleep(0.001);
+	END LOOP;
+END $$;});
+}
+
+# Run the watcher: $q returns rows (pid int, key text, late bool); returns
+# the pid of the row that made $k distinct keys, "missed <pid>" for a row
+# with late true, or undef after $secs seconds.
+sub watch
+{
+	my ($node, $q, $k, $secs) = @_;
+	(my $lit = $q) =~ s/'/''/g;
+	my $r = $node->safe_psql('bac_watch', "SELECT watch('$lit', $k, " . ($secs // 120) . ')');
+	return $r eq '' ? undef : $r;
+}
+
+# After a crash the postmaster resets every backend: wait until the
+# server log (from byte $offset, its size before the kill) says it is
+# ready again, then until a query runs.
+sub wait_for_recovery
+{
+	my ($node, $db, $offset) = @_;
+	for (1 .. 1200)
+	{
+		last unless defined $offset;
+		my $log = slurp($node->logfile);
+		last if substr($log, $offset) =~ /terminated; reinitializing.*ready to accept connections/s;
+		usleep(50_000);
+	}
+	for (1 .. 1200)
+	{
+		my $ok = eval {
+			my ($ret, $out) = $node->psql($db, 'SELECT 1');
+			$ret == 0 && $out eq '1';
+		};
+		return 1 if $ok;
+		usleep(50_000);
+	}
+	die 'server did not recover';
+}
+
+1;
