@@ -79,8 +79,11 @@ COMMENT ON FUNCTION bac.pitr_replay(pg_catalog.text, pg_catalog.name, pg_catalog
 IS 'apply to a service restored from snapshot_id (in place or into_schema) the archived changes after the snapshot, up to a target LSN, time or snapshot (superuser)';
 
 -- restore to an instant: the newest valid snapshot before the target, then
--- the archived changes up to it (new overloads: the first argument is a
--- service, not a snapshot id; target_time or target_lsn is named)
+-- the archived changes up to it.  bac.restore gets an overload (the first
+-- argument is a service, not a snapshot id; target_time or target_lsn is
+-- named).  The group variant has a name of its own: an overload of
+-- bac.restore_group(snapshot_id text, services name[]) would make calls
+-- with two literal arguments ambiguous.
 CREATE FUNCTION bac.restore(service pg_catalog.name,
                             target_time pg_catalog.timestamptz DEFAULT NULL,
                             target_lsn pg_catalog.pg_lsn DEFAULT NULL,
@@ -97,7 +100,7 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 COMMENT ON FUNCTION bac.restore(pg_catalog.name, pg_catalog.timestamptz, pg_catalog.pg_lsn, pg_catalog.name, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.text)
 IS 'restore a service as it was at target_time or target_lsn: the newest valid snapshot before it plus the archived changes (superuser)';
 
-CREATE FUNCTION bac.restore_group(services pg_catalog.name[],
+CREATE FUNCTION bac.restore_group_at(services pg_catalog.name[],
                                   target_time pg_catalog.timestamptz DEFAULT NULL,
                                   target_lsn pg_catalog.pg_lsn DEFAULT NULL,
                                   keep_previous pg_catalog.bool DEFAULT true,
@@ -109,10 +112,10 @@ RETURNS TABLE (link pg_catalog.name, direction pg_catalog.text,
                detail pg_catalog.text)
 AS 'MODULE_PATHNAME', 'bac_restore_group_at'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
-COMMENT ON FUNCTION bac.restore_group(pg_catalog.name[], pg_catalog.timestamptz, pg_catalog.pg_lsn, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.text)
+COMMENT ON FUNCTION bac.restore_group_at(pg_catalog.name[], pg_catalog.timestamptz, pg_catalog.pg_lsn, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.text)
 IS 'restore several services in place, all as they were at the same target_time or target_lsn (superuser)';
 REVOKE ALL ON FUNCTION bac.restore(pg_catalog.name, pg_catalog.timestamptz, pg_catalog.pg_lsn, pg_catalog.name, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION bac.restore_group(pg_catalog.name[], pg_catalog.timestamptz, pg_catalog.pg_lsn, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION bac.restore_group_at(pg_catalog.name[], pg_catalog.timestamptz, pg_catalog.pg_lsn, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 
 -- The DDL barrier: DDL on a registered schema is written into the WAL as a
 -- transactional logical message, so the change archive holds it at its

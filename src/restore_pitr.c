@@ -2,7 +2,7 @@
  *
  * restore_pitr.c
  *		Restore to an instant: bac.restore(service, target_time |
- *		target_lsn, ...) and bac.restore_group(services, target_time |
+ *		target_lsn, ...) and bac.restore_group_at(services, target_time |
  *		target_lsn, ...).
  *
  * The newest snapshot that holds the services, lies in the change
@@ -271,7 +271,7 @@ bac_restore_at(PG_FUNCTION_ARGS)
 }
 
 /*
- * bac.restore_group(services name[], target_time timestamptz DEFAULT NULL,
+ * bac.restore_group_at(services name[], target_time timestamptz DEFAULT NULL,
  *					 target_lsn pg_lsn DEFAULT NULL, keep_previous boolean
  *					 DEFAULT true, dry_run boolean DEFAULT false,
  *					 on_broken_links text DEFAULT 'warn', missing_roles text

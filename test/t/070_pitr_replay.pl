@@ -192,9 +192,9 @@ like($err, qr/does not reach the target/, 'a target beyond the archive is refuse
 my $barriers = $node->safe_psql($db, q{SELECT sum(barriers) FROM bac.pitr_transactions()});
 $node->safe_psql($db, qq{
 SET client_min_messages = warning;
-SELECT count(*) FROM bac.restore_group(ARRAY['a']::name[], target_lsn => '$lsn_t', keep_previous => false)});
+SELECT count(*) FROM bac.restore_group_at(ARRAY['a']::name[], target_lsn => '$lsn_t', keep_previous => false)});
 is(schema_hashes($node, $db, 'a'), $hash_t,
-	'bac.restore_group(services, target_lsn) in place: the live schema is back at the instant');
+	'bac.restore_group_at(services, target_lsn) in place: the live schema is back at the instant');
 $node->safe_psql($db, 'SELECT bac.pitr_pump()');
 cmp_ok($node->safe_psql($db, q{SELECT sum(barriers) FROM bac.pitr_transactions()}), '>', $barriers,
 	'the in-place restore is a barrier in the archive');
