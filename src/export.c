@@ -990,7 +990,7 @@ ExportPrepare(const char *snapshot_id, const char *service,
 	if (opt->schema_only)
 		BacVerifyFilesOrError(m, list_make2(svc->pre_data, svc->post_data));
 	else
-		BacVerifyFilesOrError(m, BacManifestServiceFiles(svc));
+		BacVerifyFilesOrError(m, BacManifestServiceFiles(m, svc));
 
 	pre = BacReadWholeFile(psprintf("%s/%s", m->directory, svc->pre_data),
 						   "snapshot script", false, NULL);
@@ -1292,7 +1292,7 @@ ExportPrepareGroup(const char *snapshot_id, ArrayType *names)
 	foreach(lc, services)
 	{
 		ExportCheckPrivilege(m, lfirst(lc));
-		paths = list_concat(paths, BacManifestServiceFiles(lfirst(lc)));
+		paths = list_concat(paths, BacManifestServiceFiles(m, lfirst(lc)));
 	}
 	st->compression = m->compression;
 	st->src_encoding = pg_char_to_encoding(m->encoding);

@@ -982,19 +982,28 @@ BacManifestFindService(BacManifest *m, const char *name)
 
 /*
  * BacManifestServiceFiles
- *		The relative paths of every file a restore or an export of the
- *		service reads: its two scripts and its data files, in load order.
+ *		The relative paths of every file of the service that a restore or
+ *		an export checks: its two scripts, its data files in load order, and
+ *		its restore.sql where the manifest lists one (a damaged file of the
+ *		service refuses the whole restore, even one pg_bac does not read).
  */
 List *
-BacManifestServiceFiles(BacManifestService *svc)
+BacManifestServiceFiles(BacManifest *m, BacManifestService *svc)
 {
 	List	   *paths = NIL;
+	char	   *plain = psprintf("%s/%s", svc->directory, BAC_PLAIN_SCRIPT_NAME);
 	ListCell   *lc;
 
 	paths = lappend(paths, svc->pre_data);
 	paths = lappend(paths, svc->post_data);
 	foreach(lc, svc->tables)
 		paths = list_concat(paths, ((BacManifestTable *) lfirst(lc))->files);
+	foreach(lc, m->files)
+	{
+		if (strcmp(((BacManifestFile *) lfirst(lc))->path, plain) == 0)
+			return lappend(paths, plain);
+	}
+	pfree(plain);
 	return paths;
 }
 

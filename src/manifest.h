@@ -19,6 +19,8 @@
 #include "pg_bac.h"
 
 #define BAC_MANIFEST_NAME		"manifest.json"
+/* each service directory's plain psql script (see plainscript.c) */
+#define BAC_PLAIN_SCRIPT_NAME	"restore.sql"
 
 /* one file of a snapshot, as the manifest lists it */
 typedef struct BacManifestFile
@@ -116,7 +118,7 @@ extern XLogRecPtr BacManifestInstantLsn(BacManifest *m);
 /* lookups */
 extern BacManifestService *BacManifestFindService(BacManifest *m,
 												  const char *name);
-extern List *BacManifestServiceFiles(BacManifestService *svc);
+extern List *BacManifestServiceFiles(BacManifest *m, BacManifestService *svc);
 
 /* checksums */
 extern void BacSha256Hex(const uint8 *digest, char *hex);

@@ -49,8 +49,6 @@
 #include "pg_bac.h"
 #include "plainscript.h"
 
-#define PLAIN_SCRIPT_NAME	"restore.sql"
-
 /*
  * PlainComment
  *		Text for a "--" comment line: line breaks become spaces.
@@ -110,7 +108,7 @@ PlainHeader(StringInfo s, BacManifest *m, BacManifestService *svc)
 					 "-- named by OWNER TO and GRANT must exist (as for a pg_dump script).\n"
 					 "--\n\n",
 					 PlainComment(quote_identifier(svc->schema)),
-					 m->snapshot_id, svc->directory, PLAIN_SCRIPT_NAME,
+					 m->snapshot_id, svc->directory, BAC_PLAIN_SCRIPT_NAME,
 					 m->snapshot_id);
 }
 
@@ -129,13 +127,13 @@ PlainLocate(StringInfo s, BacManifestService *svc)
 	appendStringInfo(s,
 					 "\\set bac_snapshot_dir `for f in /proc/$PPID/fd/*; do p=$(readlink \"$f\" 2>/dev/null) || continue; "
 					 "case \"$p\" in */%s/%s) dirname \"$(dirname \"$p\")\"; exit 0;; esac; done`\n",
-					 svc->directory, PLAIN_SCRIPT_NAME);
+					 svc->directory, BAC_PLAIN_SCRIPT_NAME);
 	appendStringInfoString(s,
 						   "\\endif\n"
 						   "\\setenv BAC_SNAPSHOT_DIR :bac_snapshot_dir\n");
 	appendStringInfo(s,
 					 "\\set bac_found `test -f \"$BAC_SNAPSHOT_DIR/manifest.json\" && test -f \"$BAC_SNAPSHOT_DIR/%s/%s\" && echo true || echo false`\n",
-					 svc->directory, PLAIN_SCRIPT_NAME);
+					 svc->directory, BAC_PLAIN_SCRIPT_NAME);
 	appendStringInfoString(s,
 						   "\\if :bac_found\n"
 						   "\\else\n"
@@ -259,7 +257,7 @@ BacWritePlainScripts(BacManifest *m, const char *dir)
 		char	   *abs;
 
 		CHECK_FOR_INTERRUPTS();
-		f->path = psprintf("%s/%s", svc->directory, PLAIN_SCRIPT_NAME);
+		f->path = psprintf("%s/%s", svc->directory, BAC_PLAIN_SCRIPT_NAME);
 		abs = psprintf("%s/%s", dir, f->path);
 		BacWriteNewFile(abs, text, strlen(text));
 		BacSha256File(abs, f->sha256, &f->bytes);

@@ -162,7 +162,7 @@ RestoreVerifyAndRead(RestoreState *st)
 	INSTR_TIME_SET_CURRENT(start);
 	foreach(lc, st->services)
 		paths = list_concat(paths,
-							BacManifestServiceFiles(((RestoreService *) lfirst(lc))->ms));
+							BacManifestServiceFiles(st->manifest, ((RestoreService *) lfirst(lc))->ms));
 	BacVerifyFilesOrError(st->manifest, paths);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);

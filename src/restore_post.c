@@ -173,13 +173,28 @@ BacPostRunForeignKey(RawStmt *raw, const char *one, List *restored)
 	bool		trusted;
 
 	Assert(def != NULL);
+
+	/*
+	 * A partitioned table cannot take a NOT VALID foreign key: run the
+	 * statement as it is, which checks the rows.
+	 */
+	relid = RangeVarGetRelid(at->relation, NoLock, false);
+	if (get_rel_relkind(relid) != RELKIND_RELATION)
+	{
+		ret = SPI_execute(one, false, 0);
+		if (ret < 0)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		elog(DEBUG1, "foreign key %s of the post-data script validated",
+			 quote_identifier(def->conname));
+		return false;
+	}
+
 	sql = psprintf("%s NOT VALID", BacPostStatementText(one));
 	ret = SPI_execute(sql, false, 0);
 	if (ret < 0)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	pfree(sql);
 
-	relid = RangeVarGetRelid(at->relation, NoLock, false);
 	conoid = get_relation_constraint_oid(relid, def->conname, false);
 	conrel = table_open(ConstraintRelationId, RowExclusiveLock);
 	tup = SearchSysCacheCopy1(CONSTROID, ObjectIdGetDatum(conoid));

@@ -175,5 +175,30 @@ like($out, qr/^t_pk\|table t_pk: 1 rows discarded .*, 1 rows brought back/m,
 is(ways($err), 't_cols=rows t_moved=rows t_nopk=rows t_pk=rows t_same=rows',
 	'over restored tables: every table compared row by row');
 
+# a partitioned table cannot take a NOT VALID foreign key: its foreign
+# key is added as captured, which checks the rows
+$node->safe_psql('postgres', q{
+CREATE SCHEMA xp;
+CREATE TABLE xp.parent (id int PRIMARY KEY);
+INSERT INTO xp.parent SELECT g FROM generate_series(1, 10) g;
+CREATE TABLE xp.child (id int, parent_id int REFERENCES xp.parent)
+	PARTITION BY RANGE (id);
+CREATE TABLE xp.child_1 PARTITION OF xp.child FOR VALUES FROM (0) TO (100);
+INSERT INTO xp.child SELECT g, 1 + g % 10 FROM generate_series(1, 50) g;
+SELECT bac.register_service('xp');
+});
+my $snap_p = $node->safe_psql('postgres', q{SELECT snapshot_id FROM bac.snapshot('{xp}')});
+($ret, $out, $err) = $node->psql('postgres', qq{
+SET client_min_messages = debug1;
+SELECT count(*) FROM bac.restore('$snap_p', 'xp', into_schema => 'xp_copy');
+});
+is($ret, 0, 'a foreign key on a partitioned table restores') or diag($err);
+like($err, qr/foreign key child_parent_id_fkey of the post-data script validated/,
+	'the foreign key on a partitioned table is validated, not trusted');
+is($node->safe_psql('postgres', q{
+SELECT bool_and(convalidated) AND count(*) > 0 FROM pg_constraint
+ WHERE contype = 'f' AND connamespace = 'xp_copy'::regnamespace}),
+	't', 'the foreign key on the partitioned table is valid');
+
 $node->stop;
 done_testing();
