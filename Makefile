@@ -34,7 +34,7 @@ include $(PGXS)
 
 # Suites one at a time, each against the server named by PGHOST/PGPORT.
 .PHONY: installcheck-regress installcheck-isolation installcheck-pgtap \
-	installcheck-tap test demo bench
+	installcheck-tap test demo bench stress
 
 installcheck-regress:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
@@ -58,3 +58,8 @@ demo:
 
 bench:
 	bash test/bench.sh
+
+# The long variants (crash moments, cancels, soak, fuzzing, thousands of
+# random seeds); see test/stress.sh.
+stress:
+	bash test/stress.sh

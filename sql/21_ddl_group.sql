@@ -89,6 +89,42 @@ SELECT bac.group_ddl(ARRAY['regress_grp_a']::name[], 'pre-data') =
 		'SELECT pg_catalog.set_config(''search_path'', ''regress_grp_a, pg_temp'', false);' || E'\n' ||
 		'SELECT pg_catalog.set_config(''search_path'', ''regress_grp_a, pg_temp'', false);' || E'\n')
 	AS one_schema_same_statements;
+-- the same two schemas as services of one group: the snapshot records the
+-- one order, restore_group follows it, export_group writes it
+SET client_min_messages = warning;
+INSERT INTO regress_grp_a.customer VALUES (1, 'one');
+INSERT INTO regress_grp_b.orders VALUES (10, 1), (11, 1);
+SELECT bac.register_service('regress_grp_a', service_group => 'regress_grp');
+SELECT bac.register_service('regress_grp_b', service_group => 'regress_grp');
+SELECT snapshot_id AS grp FROM bac.snapshot(ARRAY['regress_grp_a', 'regress_grp_b']) \gset
+RESET client_min_messages;
+SELECT s->>'service' AS service,
+	pg_catalog.jsonb_array_length(s->'pre_data_order') / 2 AS pre_items,
+	pg_catalog.jsonb_array_length(s->'post_data_order') / 2 AS post_items
+  FROM pg_catalog.jsonb_array_elements(
+	pg_catalog.pg_read_file('pg_bac/' || :'grp' || '/manifest.json')::pg_catalog.jsonb->'services') s
+ ORDER BY 1;
+-- the export: each run of one service after a switch to its schema
+SELECT line FROM bac.export_group(:'grp') AS line
+ WHERE line ~ '^(CREATE|SELECT pg_catalog.set_config..search_path|COPY)' AND line !~ 'OWNER TO';
+SELECT pg_catalog.count(*) AS lines_of_one_service FROM bac.export_group(:'grp', '{regress_grp_b}');
+-- in place: the views crossing both ways come back
+SET client_min_messages = warning;
+SELECT count(*) FROM bac.restore_group(:'grp', keep_previous => false);
+RESET client_min_messages;
+SELECT * FROM regress_grp_b.busy;
+SELECT * FROM regress_grp_a.customer_orders;
+-- export_group: bad input
+SELECT bac.export_group(NULL);
+SELECT bac.export_group(:'grp', '{}');
+SELECT bac.export_group(:'grp', ARRAY['regress_grp_a', NULL]::name[]);
+SELECT bac.export_group(:'grp', '{regress_grp_a,regress_grp_a}');
+SET client_min_messages = warning;
+SELECT bac.unregister_service('regress_grp_a');
+SELECT bac.unregister_service('regress_grp_b');
+SELECT bac.drop_snapshot(:'grp');
+RESET client_min_messages;
+
 -- bad input
 SELECT bac.group_ddl(NULL);
 SELECT bac.group_ddl(ARRAY[]::name[]);

@@ -1182,10 +1182,17 @@ ExportGroupHeader(BacManifest *m, List *services)
 			appendStringInfo(&s, "--   not captured: %s\n",
 							 ExportComment((char *) lfirst(lc2)));
 	}
-	appendStringInfo(&s, "-- Snapshot: %s%s%s%s\n", m->snapshot_id,
-					 m->label ? " (label " : "",
-					 m->label ? ExportComment(m->label) : "",
-					 m->label ? ")" : "");
+	/*
+	 * The label belongs to the whole snapshot: shown only when every
+	 * service of it is exported (the caller may act on all of them).
+	 */
+	if (list_length(services) < list_length(m->services))
+		appendStringInfo(&s, "-- Snapshot: %s\n", m->snapshot_id);
+	else
+		appendStringInfo(&s, "-- Snapshot: %s%s%s%s\n", m->snapshot_id,
+						 m->label ? " (label " : "",
+						 m->label ? ExportComment(m->label) : "",
+						 m->label ? ")" : "");
 	appendStringInfo(&s, "-- Consistent at: %s\n", ExportComment(m->consistent_at));
 	appendStringInfo(&s, "-- Source database: %s, encoding %s, server version %s\n",
 					 ExportComment(m->database), ExportComment(m->encoding),

@@ -42,9 +42,15 @@
  *	  "label": "nightly" | null,
  *	  "consistent_at": "2026-11-21 06:15:00.123456+00",	(timestamptz text)
  *	  "txid_snapshot": "1001:1005:1002,1003",	(pg_current_snapshot())
+ *	  "wal_insert_lsn": "0/3000190" | null,	(pg_current_wal_insert_lsn()
+ *								 read under the snapshot: every transaction
+ *								 it sees committed before this position;
+ *								 null on a standby; absent before 0.2)
  *	  "wal_lsn": "0/3000148",	(pg_current_wal_lsn(), on a standby
  *								 pg_last_wal_replay_lsn())
  *	  "in_recovery": false,
+ *	  "timeline": 1,	(of the WAL at the instant; 0 on a standby, absent
+ *						 in snapshots of pg_bac before 0.2)
  *	  "compression": "none" | "zstd" | "lz4",
  *	  "workers": 2,
  *	  "duration_us": 123456,
@@ -95,6 +101,7 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
+#include "utils/pg_lsn.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
@@ -503,6 +510,7 @@ ManifestHeaderFields(JsonbContainer *root, BacManifest *m, bool *ok)
 	m->consistent_at = ManifestStr(root, "consistent_at", false, ok);
 	m->txid_snapshot = ManifestStr(root, "txid_snapshot", false, ok);
 	m->wal_lsn = ManifestStr(root, "wal_lsn", false, ok);
+	m->wal_insert_lsn = ManifestStr(root, "wal_insert_lsn", true, ok);
 	m->system_identifier = ManifestStr(root, "system_identifier", false, ok);
 	m->server_version = ManifestStr(root, "server_version", false, ok);
 	m->server_version_num = (int) ManifestInt(root, "server_version_num", ok);
@@ -517,6 +525,10 @@ ManifestHeaderFields(JsonbContainer *root, BacManifest *m, bool *ok)
 	m->bytes = ManifestInt(root, "bytes", ok);
 	v = ManifestGet(root, "in_recovery");
 	m->in_recovery = (v != NULL && v->type == jbvBool && v->val.boolean);
+	v = ManifestGet(root, "timeline");
+	m->timeline = (v != NULL && v->type == jbvNumeric) ?
+		(uint32) DatumGetInt64(DirectFunctionCall1(numeric_int8,
+												   NumericGetDatum(v->val.numeric))) : 0;
 	if (*ok && m->format != PG_BAC_ARCHIVE_FORMAT)
 		*ok = false;
 	if (*ok && !BacCompressionKnown(compression, &m->compression))
@@ -757,6 +769,20 @@ ManifestJsonField(StringInfo buf, const char *sep, const char *key,
 }
 
 /*
+ * BacManifestInstantLsn
+ *		The WAL position of a snapshot's instant: every transaction it sees
+ *		committed before it.  pg_current_wal_insert_lsn() read under the
+ *		snapshot when the manifest has it, else the older wal_lsn.
+ */
+XLogRecPtr
+BacManifestInstantLsn(BacManifest *m)
+{
+	const char *lsn = m->wal_insert_lsn ? m->wal_insert_lsn : m->wal_lsn;
+
+	return DatumGetLSN(DirectFunctionCall1(pg_lsn_in, CStringGetDatum(lsn)));
+}
+
+/*
  * ManifestJsonStrings
  *		Append a JSON array of strings.
  */
@@ -794,7 +820,9 @@ ManifestWriteHeader(StringInfo mf, BacManifest *m)
 	ManifestJsonField(mf, ",\n", "consistent_at", m->consistent_at);
 	ManifestJsonField(mf, ",\n", "txid_snapshot", m->txid_snapshot);
 	ManifestJsonField(mf, ",\n", "wal_lsn", m->wal_lsn);
+	ManifestJsonField(mf, ",\n", "wal_insert_lsn", m->wal_insert_lsn);
 	appendStringInfo(mf, ",\n\"in_recovery\": %s", m->in_recovery ? "true" : "false");
+	appendStringInfo(mf, ",\n\"timeline\": %u", m->timeline);
 	ManifestJsonField(mf, ",\n", "compression", BacCompressionName(m->compression));
 	appendStringInfo(mf, ",\n\"workers\": %d,\n\"duration_us\": " INT64_FORMAT ",\n",
 					 m->workers, m->duration_us);

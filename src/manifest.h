@@ -68,7 +68,12 @@ typedef struct BacManifest
 	char	   *consistent_at;	/* timestamptz text, ISO 8601 */
 	char	   *txid_snapshot;	/* pg_current_snapshot() of the instant */
 	char	   *wal_lsn;
+	char	   *wal_insert_lsn; /* pg_current_wal_insert_lsn() under the
+								 * snapshot; NULL on a standby or in
+								 * manifests of pg_bac 0.1 */
 	bool		in_recovery;
+	uint32		timeline;		/* WAL timeline at the instant, 0 if not
+								 * recorded (older snapshots, standbys) */
 	char	   *system_identifier;
 	char	   *server_version;
 	int			server_version_num;
@@ -104,6 +109,9 @@ extern BacManifest *BacParseManifest(const char *directory, const char *json,
 									 bool missing_ok);
 extern bool BacManifestChecksumOk(const char *text, size_t len, char **detail);
 extern char *BacManifestText(BacManifest *m);
+
+/* the WAL position of the instant: wal_insert_lsn, else wal_lsn */
+extern XLogRecPtr BacManifestInstantLsn(BacManifest *m);
 
 /* lookups */
 extern BacManifestService *BacManifestFindService(BacManifest *m,

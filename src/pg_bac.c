@@ -26,6 +26,7 @@
 
 #include "pg_bac.h"
 #include "progress.h"
+#include "pitr.h"
 
 PG_MODULE_MAGIC;
 
@@ -52,6 +53,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved("bac");
 
 	BacProgressInit();
+	BacArchiverInit();
 }
 
 /*

@@ -54,6 +54,7 @@
 #include "utils/syscache.h"
 
 #include "progress.h"
+#include "report_xmin.h"
 #include "restore.h"
 
 /*
@@ -155,11 +156,20 @@ RestoreVerifyAndRead(RestoreState *st)
 {
 	List	   *paths = NIL;
 	ListCell   *lc;
+	instr_time	start,
+				elapsed;
 
+	INSTR_TIME_SET_CURRENT(start);
 	foreach(lc, st->services)
 		paths = list_concat(paths,
 							BacManifestServiceFiles(((RestoreService *) lfirst(lc))->ms));
 	BacVerifyFilesOrError(st->manifest, paths);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	ereport(NOTICE,
+			(errmsg("verified %d files of snapshot \"%s\" in %.3f s",
+					list_length(paths), st->manifest->snapshot_id,
+					INSTR_TIME_GET_DOUBLE(elapsed))));
 	foreach(lc, st->services)
 		RestoreReadScripts(st, (RestoreService *) lfirst(lc));
 	RestoreCheckRoles(st);
@@ -285,6 +295,7 @@ RestoreComputeReport(RestoreState *st)
 	INSTR_TIME_SET_CURRENT(start);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	RestoreBecomeAdmin();
+	BacXminPrepare(st->manifest);
 	st->broken = RestoreReport(st->services, st->ts, st->desc);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	INSTR_TIME_SET_CURRENT(elapsed);
@@ -346,6 +357,11 @@ RestoreChanges(RestoreState *st)
 	if (st->into_schema == NULL)
 		RestoreMoveAside(st);
 	RestoreBuild(st);
+	if (st->pitr_target != NULL)
+	{
+		BacProgressPhase("replay");
+		RestoreReplayTo(st);
+	}
 	BacProgressPhase("report");
 	RestoreComputeReport(st);
 	BacProgressPhase("concluding");
@@ -471,7 +487,7 @@ RestoreSummary(RestoreState *st)
  *		The restore proper; see the file header for the order of steps.  The
  *		caller is connected to SPI.
  */
-static void
+void
 RestoreServices(RestoreState *st)
 {
 	RestorePrepareServices(st);
@@ -496,7 +512,7 @@ RestoreServices(RestoreState *st)
  *		compiling them costs seconds), then read the manifest, once.
  *		Returns the GUC nest level for RestoreEnd.
  */
-static int
+int
 RestoreBegin(RestoreState *st, const char *snapshot_id)
 {
 	int			nestlevel;
@@ -516,7 +532,7 @@ RestoreBegin(RestoreState *st, const char *snapshot_id)
  * RestoreEnd
  *		Undo RestoreBegin.
  */
-static void
+void
 RestoreEnd(int nestlevel)
 {
 	AtEOXact_GUC(true, nestlevel);
@@ -528,7 +544,7 @@ RestoreEnd(int nestlevel)
  * RestoreNewService
  *		A service of the manifest as a service to restore.
  */
-static RestoreService *
+RestoreService *
 RestoreNewService(BacManifestService *ms)
 {
 	RestoreService *svc = palloc0(sizeof(RestoreService));
@@ -541,7 +557,7 @@ RestoreNewService(BacManifestService *ms)
  * RestoreArgText
  *		A text argument that must not be NULL.
  */
-static char *
+char *
 RestoreArgText(FunctionCallInfo fcinfo, int n, const char *what)
 {
 	if (PG_ARGISNULL(n))
@@ -573,7 +589,7 @@ RestoreArgBool(FunctionCallInfo fcinfo, int n, const char *what)
  *		arguments both entry points share, from argument first on; and the
  *		report's tuplestore.
  */
-static void
+void
 RestoreArgOptions(FunctionCallInfo fcinfo, int first, RestoreState *st)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -594,7 +610,7 @@ RestoreArgOptions(FunctionCallInfo fcinfo, int first, RestoreState *st)
  *		A service of a group restored in place without the rest of its
  *		group: warn, naming the others.
  */
-static void
+void
 RestoreWarnGroup(BacManifest *m, BacManifestService *ms)
 {
 	StringInfoData mates;
@@ -667,7 +683,7 @@ bac_restore(PG_FUNCTION_ARGS)
  *		The services a restore_group() array names, each once, then the
  *		other services of their groups.
  */
-static List *
+List *
 RestoreNamedServices(BacManifest *m, ArrayType *arr)
 {
 	List	   *named = NIL;

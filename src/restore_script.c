@@ -14,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -24,6 +25,7 @@
 #include "utils/guc.h"
 
 #include "restore.h"
+#include "restore_post.h"
 
 /* error context while a script statement runs */
 typedef struct ScriptContext
@@ -408,6 +410,14 @@ RestoreRunStatements(RestoreService *svc, const char *section, const char *sql,
 			ScriptUsesMissingRole(raw->stmt))
 		{
 			skipped++;
+			pfree(one);
+			continue;
+		}
+		if (strcmp(section, "post-data") == 0 && BacPostIsForeignKey(raw, one))
+		{
+			/* a foreign key between restored tables is trusted */
+			(void) BacPostRunForeignKey(raw, one,
+										list_make1_oid(get_namespace_oid(svc->target, false)));
 			pfree(one);
 			continue;
 		}

@@ -681,7 +681,9 @@ SnapReadIdentity(SnapState *st)
 					" pg_catalog.current_database()::pg_catalog.text,"
 					" pg_catalog.current_setting('server_version'),"
 					" CASE WHEN pg_catalog.to_regclass('bac.links') IS NOT NULL"
-					"  THEN true ELSE false END",
+					"  THEN true ELSE false END,"
+					" (CASE WHEN NOT pg_catalog.pg_is_in_recovery()"
+					"  THEN pg_catalog.pg_current_wal_insert_lsn() END)::pg_catalog.text",
 					true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the snapshot's identity");
 	m->txid_snapshot = SnapSpiText(0, 1, cxt);
@@ -689,6 +691,7 @@ SnapReadIdentity(SnapState *st)
 	m->system_identifier = SnapSpiText(0, 3, cxt);
 	m->database = SnapSpiText(0, 4, cxt);
 	m->server_version = SnapSpiText(0, 5, cxt);
+	m->wal_insert_lsn = SnapSpiText(0, 7, cxt);
 	if (strcmp(SnapSpiText(0, 6, cxt), "t") == 0)
 		m->links = SnapReadLinks(st, cxt);
 	SPI_finish();
@@ -704,6 +707,7 @@ SnapReadIdentity(SnapState *st)
 	m->label = st->label;
 	m->consistent_at = pstrdup(timestamptz_to_str(st->consistent_at));
 	m->in_recovery = RecoveryInProgress();
+	m->timeline = m->in_recovery ? 0 : GetWALInsertionTimeLine();
 	m->compression = st->compression;
 	m->workers = st->workers;
 }

@@ -13,7 +13,8 @@
 #   2. snapshot the group, then
 #      (a) bac.restore_group in place,
 #      (b) bac.restore_group into an empty database,
-#      (c) each service with into_schema (must load without error),
+#      (c) each service with into_schema, and exported with as_schema and
+#          loaded beside itself with psql (must load without error),
 #      (d) bac.export_group, the group as one script, loaded with psql into
 #          an empty database;
 #      pg_dump --schema-only and --data-only of the whole database after
@@ -268,6 +269,20 @@ for my $c (@corpora)
 				  . quote_literal("bac_copy_$s") . ");\nROLLBACK;");
 			ok($ok, "$name: service $s restores with into_schema")
 			  or diag($err);
+		}
+		# (c') each service exported under another name and loaded beside
+		# itself with psql (as_schema relocates like into_schema)
+		for my $s (@schemas)
+		{
+			my ($xs, $xe);
+			$node->psql($src,
+				"SELECT bac.export('$snap', " . quote_literal($s)
+				  . ", as_schema => " . quote_literal("bac_as_$s") . ")",
+				stdout => \$xs, stderr => \$xe, on_error_stop => 1,
+				extra_params => [ '-XAt' ]);
+			($ok, $err) = run_sql($src, "BEGIN;\n$xs\nROLLBACK;\n");
+			ok($ok && $xe eq '', "$name: service $s exported with as_schema loads beside itself")
+			  or diag($xe . $err);
 		}
 		compare_dumps(dump_db($src, '--schema-only'), $schema_ref,
 			"$name: (c) rolled back, the source is unchanged");

@@ -22,6 +22,7 @@ use BacDdlRoundTrip;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Digest::SHA;
 
 my $node = PostgreSQL::Test::Cluster->new('restore_extensions');
 $node->init;
@@ -148,6 +149,32 @@ $before = dump_db('src', '--schema-only');
 isnt($ret, 0, 'in place with a cast on a service\'s type: refused');
 like($err, qr/cast from shop\.customer to text/, 'the cast is named');
 compare_dumps(dump_db('src', '--schema-only'), $before, 'nothing changed');
+
+# an extension this server cannot install: the manifest says the service
+# needs one that does not exist here (checksum recomputed, as a snapshot
+# from another server would have it)
+{
+	my $mfile = $node->data_dir . "/pg_bac/$snap/manifest.json";
+	open(my $fh, '<', $mfile) or die "cannot read $mfile: $!";
+	my $text = do { local $/; <$fh> };
+	close $fh;
+	$text =~ s/"extensions": \["citext", "file_fdw"\]/"extensions": ["citext", "bac_no_such_extension"]/
+	  or die "no extensions list to change in $mfile";
+	$text =~ s/"manifest_checksum": "[0-9a-f]{64}"\}\n\z//s or die "no checksum line";
+	$text .= '"manifest_checksum": "' . Digest::SHA::sha256_hex($text) . "\"}\n";
+	open($fh, '>', $mfile) or die "cannot write $mfile: $!";
+	print $fh $text;
+	close $fh;
+	$node->safe_psql('postgres', 'CREATE DATABASE dst2');
+	$node->safe_psql('dst2', 'CREATE EXTENSION pg_bac');
+	my $dst2_before = dump_db('dst2', '--schema-only');
+	($ret, $out, $err) = $node->psql('dst2',
+		"SELECT count(*) FROM bac.restore_group('$snap')");
+	isnt($ret, 0, 'an extension this server cannot install: refused');
+	like($err, qr/extension "bac_no_such_extension" that service "shop" needs is not available on this server/,
+		'the error names the extension and the service');
+	compare_dumps(dump_db('dst2', '--schema-only'), $dst2_before, 'nothing changed');
+}
 
 $node->stop;
 done_testing();

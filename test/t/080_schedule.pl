@@ -1,4 +1,4 @@
-# test/t/060_schedule.pl: schedules through pg_cron, retention per schedule
+# test/t/080_schedule.pl: schedules through pg_cron, retention per schedule
 #
 # pg_cron runs in the cluster (shared_preload_libraries, cron.database_name
 # = shop).  The jobs' commands are run directly to test retention quickly;

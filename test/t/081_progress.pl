@@ -1,4 +1,4 @@
-# test/t/070_progress.pl: bac.progress, read from a second session.
+# test/t/081_progress.pl: bac.progress, read from a second session.
 #
 # With pg_bac preloaded, a snapshot and a restore of a service of a few
 # hundred MB are watched from another session (psql \watch every 20 ms):
