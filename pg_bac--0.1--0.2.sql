@@ -71,6 +71,12 @@ DECLARE
 	job pg_catalog.int8;
 	unknown pg_catalog.text;
 BEGIN
+	IF NOT pg_catalog.has_table_privilege('bac.cron_schedule', 'INSERT') THEN
+		RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+			MESSAGE = 'permission denied to manage schedules',
+			DETAIL = 'Schedules are kept in table bac.cron_schedule, which only superusers (or roles granted INSERT and UPDATE on it) change.',
+			HINT = 'Ask a superuser to schedule the snapshots.';
+	END IF;
 	PERFORM bac.cron_check();
 	IF name IS NULL OR name !~ '^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$' THEN
 		RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',

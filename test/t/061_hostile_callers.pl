@@ -148,6 +148,15 @@ my @hostile = (
 	[ 'restore', 'nothing of B', "SELECT * FROM bac.restore('$snapA', 'sa', into_schema => 'sa_copy')" ],
 	[ 'restore_group', 'nothing of B', "SELECT * FROM bac.restore_group('$snapA', dry_run => true)" ],
 	[ 'export', 'nothing of B', "SELECT * FROM bac.export('$snapA', 'sa')" ],
+	# schedules: only superusers manage them; progress shows own operations
+	[ 'schedule', 'refuse', "SELECT bac.schedule('b_nightly', '0 3 * * *', '{sb}')" ],
+	[ 'unschedule', 'refuse', "SELECT bac.unschedule('b_nightly')" ],
+	[ 'run_schedule', 'refuse', "SELECT bac.run_schedule('b_nightly')" ],
+	[ 'prune_schedule', 'refuse', "SELECT bac.prune_schedule('b_nightly')" ],
+	[ 'cron_check', 'nothing of B', "SELECT bac.cron_check()" ],
+	[ 'schedule_job', 'nothing of B', "SELECT * FROM bac.schedule_job(1)" ],
+	[ 'schedules view', 'nothing of B', "SELECT * FROM bac.schedules" ],
+	[ 'progress_rows', 'nothing of B', "SELECT * FROM bac.progress_rows()" ],
 	# last: these drop team_a's own snapshots
 	[ 'prune_snapshots', 'nothing of B', "SELECT bac.prune_snapshots(keep_last => 1)" ],
 	[ 'prune_snapshots', 'nothing of B', "SELECT bac.prune_snapshots(older_than => '0 s')" ]);
