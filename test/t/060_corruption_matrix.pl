@@ -160,21 +160,7 @@ for my $comp (@comps)
 		for my $d (sort keys %damage)
 		{
 			$damage{$d}->();
-			if ($f =~ m{/restore\.sql$})
-			{
-				# the psql script for restores without pg_bac: verify
-				# names it; bac.restore and bac.export do not read it
-				$cases++;
-				my ($ret, $out) = $node->psql($db,
-					"SELECT file FROM bac.verify_snapshot('$id') WHERE NOT ok ORDER BY file");
-				like("\n$out\n", qr/\n\Q$f\E\n/, "$comp, $f $d: verify_snapshot reports $f");
-				($ret, $out) = export_lines($id);
-				is($ret, 0, "$comp, $f $d: export does not need it");
-			}
-			else
-			{
-				check_case($comp, $id, "$f $d", $name, $f);
-			}
+			check_case($comp, $id, "$f $d", $name, $f);
 			$heal->();
 		}
 	}

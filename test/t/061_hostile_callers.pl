@@ -122,16 +122,7 @@ my @hostile = (
 	[ 'version', 'nothing of B', "SELECT bac.version()" ],
 	[ 'services view', 'nothing of B', "SELECT * FROM bac.services" ],
 	[ 'links view', 'nothing of B', "SELECT * FROM bac.links" ],
-	# schedules (pg_cron is not loaded here: the calls fail before any
-	# snapshot; none may show B), progress, the change archive (superuser)
-	[ 'cron_check', 'nothing of B', "SELECT bac.cron_check()" ],
-	[ 'schedule', 'nothing of B', "SELECT bac.schedule('b_nightly', '0 3 * * *', '{sb}')" ],
-	[ 'unschedule', 'nothing of B', "SELECT bac.unschedule('b_nightly')" ],
-	[ 'run_schedule', 'nothing of B', "SELECT bac.run_schedule('b_nightly')" ],
-	[ 'prune_schedule', 'nothing of B', "SELECT bac.prune_schedule('b_nightly')" ],
-	[ 'schedule_job', 'nothing of B', "SELECT * FROM bac.schedule_job(1)" ],
-	[ 'schedules view', 'nothing of B', "SELECT * FROM bac.schedules" ],
-	[ 'progress_rows', 'nothing of B', "SELECT * FROM bac.progress_rows()" ],
+	# progress, the change archive (superuser only)
 	[ 'progress view', 'nothing of B', "SELECT * FROM bac.progress" ],
 	[ 'ddl_barrier', 'nothing of B', "SELECT bac.ddl_barrier()" ],
 	[ 'enable_pitr', 'refuse', "SELECT * FROM bac.enable_pitr()" ],
