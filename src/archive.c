@@ -124,6 +124,48 @@ BacValidSnapshotId(const char *snapshot_id)
 }
 
 /*
+ * BacSnapshotIdAt
+ *		The id of a snapshot consistent at ts: YYYYMMDDTHHMMSS.ffffffZ in UTC
+ *		(ids sort by time).
+ */
+char *
+BacSnapshotIdAt(TimestampTz ts)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+		elog(ERROR, "timestamp out of range");
+	return psprintf("%04d%02d%02dT%02d%02d%02d.%06dZ",
+					tm.tm_year, tm.tm_mon, tm.tm_mday,
+					tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
+}
+
+/*
+ * BacSchemaDirName
+ *		The directory name of a schema inside the snapshot: the schema name
+ *		when it is plain lower-case letters, digits and underscores, else
+ *		"schema-N".
+ */
+char *
+BacSchemaDirName(const char *schema, int n)
+{
+	const char *p;
+
+	if (strlen(schema) > 0 && strlen(schema) < NAMEDATALEN)
+	{
+		for (p = schema; *p; p++)
+		{
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+				break;
+		}
+		if (*p == '\0')
+			return pstrdup(schema);
+	}
+	return psprintf("schema-%d", n);
+}
+
+/*
  * BacSnapshotDirectory
  *		The absolute directory of an existing snapshot; errors for an id of
  *		the wrong shape or a snapshot that does not exist.

@@ -224,6 +224,8 @@ extern const char bac_ddl_uncaptured_query[];
 
 extern char *BacArchiveDirectory(bool create);
 extern bool BacValidSnapshotId(const char *snapshot_id);
+extern char *BacSnapshotIdAt(TimestampTz ts);
+extern char *BacSchemaDirName(const char *schema, int n);
 extern char *BacSnapshotDirectory(const char *snapshot_id);
 extern void BacFsyncPath(const char *path, bool isdir);
 extern void BacMakeDir(const char *path);

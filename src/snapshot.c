@@ -203,30 +203,6 @@ SnapCheckLabel(const char *label)
 }
 
 /*
- * SnapSafeDirName
- *		The directory name of a schema inside the snapshot: the schema name
- *		when it is plain lower-case letters, digits and underscores, else
- *		"schema-N".
- */
-static char *
-SnapSafeDirName(const char *schema, int n)
-{
-	const char *p;
-
-	if (strlen(schema) > 0 && strlen(schema) < NAMEDATALEN)
-	{
-		for (p = schema; *p; p++)
-		{
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-				break;
-		}
-		if (*p == '\0')
-			return pstrdup(schema);
-	}
-	return psprintf("schema-%d", n);
-}
-
-/*
  * SnapSpiText
  *		Value of column col of row row of the last SPI result, copied into
  *		the given context, NULL for SQL NULL.
@@ -379,7 +355,7 @@ SnapResolveServices(ArrayType *services)
 					 errdetail("The registry names a schema that was dropped."),
 					 errhint("Recreate the schema, or unregister the service.")));
 		BacCheckSchemaPrivilege(s->nspoid, "snapshot");
-		s->dir = SnapSafeDirName(s->schema, foreach_current_index(lc) + 1);
+		s->dir = BacSchemaDirName(s->schema, foreach_current_index(lc) + 1);
 	}
 	return result;
 }
@@ -495,24 +471,6 @@ SnapLockRelations(List *oids, List **locked)
 }
 
 /*
- * SnapIdFromTimestamp
- *		YYYYMMDDTHHMMSS.ffffffZ in UTC.
- */
-static char *
-SnapIdFromTimestamp(TimestampTz ts)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-
-	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
-		elog(ERROR, "timestamp out of range");
-	return psprintf("%04d%02d%02dT%02d%02d%02d.%06dZ",
-					tm.tm_year, tm.tm_mon, tm.tm_mday,
-					tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
-}
-
-
-/*
  * SnapTableDone
  *		Called by the copy driver when a table's data is complete: release
  *		its lock (see the head comment for why this is safe) and report.
@@ -616,7 +574,7 @@ SnapMakeTempDir(SnapState *st)
 	{
 		struct stat sb;
 
-		st->id = SnapIdFromTimestamp(st->consistent_at);
+		st->id = BacSnapshotIdAt(st->consistent_at);
 		st->finaldir = psprintf("%s/%s", st->archive, st->id);
 		if (stat(st->finaldir, &sb) != 0)
 			break;
