@@ -71,8 +71,10 @@ bac_cluster_start()
 			echo "$s"
 		done
 	} >>"$dir/data/postgresql.conf"
+	# 9>&-: the server must not inherit the installation lock's descriptor,
+	# or a cluster kept with BAC_KEEP=1 would hold the lock after we exit
 	"$BAC_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start \
-		>/dev/null || { tail -n 20 "$dir/server.log"; return 1; }
+		>/dev/null 9>&- || { tail -n 20 "$dir/server.log"; return 1; }
 	export PGHOST=$dir PGPORT=5432 PGUSER=postgres
 }
 
