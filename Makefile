@@ -59,7 +59,7 @@ demo:
 bench:
 	bash test/bench.sh
 
-# The long variants of the guarantee tests (crash moments, cancels, soak,
-# fuzzing): about 20 minutes.
+# The long variants (crash moments, cancels, soak, fuzzing, thousands of
+# random seeds); see test/stress.sh.
 stress:
 	bash test/stress.sh

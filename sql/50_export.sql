@@ -37,7 +37,7 @@ $$;
 CREATE ROLE regress_bac_exp_owner;
 CREATE ROLE regress_bac_exp_stranger;
 GRANT USAGE ON SCHEMA bac TO regress_bac_exp_owner, regress_bac_exp_stranger;
-GRANT EXECUTE ON FUNCTION bac.export(text, name, name)
+GRANT EXECUTE ON FUNCTION bac.export(text, name, name, bool, bool, bool, bool)
 	TO regress_bac_exp_owner, regress_bac_exp_stranger;
 
 CREATE SCHEMA ex_shop AUTHORIZATION regress_bac_exp_owner;
@@ -102,6 +102,28 @@ SELECT l FROM (
 	EXCEPT ALL
 	SELECT * FROM pg_temp.export_text(current_setting('regress.snap'), 'ex_shop', 'Shop Copy')) d(l)
 ORDER BY l COLLATE "C";
+-- pg_dump's -s, -a, -O, -x: what each option leaves out of the full export
+-- (lines the option removes, then lines it adds)
+CREATE FUNCTION pg_temp.export_opt(opts text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY EXECUTE pg_catalog.format($q$
+	SELECT * FROM (SELECT '- ' || l FROM (SELECT * FROM pg_temp.export_text(current_setting('regress.snap'), 'ex_shop')
+		EXCEPT ALL SELECT regexp_replace(regexp_replace(regexp_replace(l,
+		'^(-- (Snapshot|Consistent at|Source database): ).*$', '\1<varies>'),
+		'^SET client_encoding = .*;$', 'SET client_encoding = <client encoding>;'),
+		'^(-- Exported by pg_bac version ).*$', '\1<version>')
+		  FROM bac.export(current_setting('regress.snap'), 'ex_shop', %1$s) l) d(l)
+	UNION ALL
+	SELECT '+ ' || l FROM (SELECT l FROM bac.export(current_setting('regress.snap'), 'ex_shop', %1$s) l
+		EXCEPT ALL SELECT * FROM bac.export(current_setting('regress.snap'), 'ex_shop') l) d(l)) x(l)
+	ORDER BY l COLLATE "C"$q$, opts);
+END $$;
+SELECT * FROM pg_temp.export_opt('schema_only => true');
+SELECT * FROM pg_temp.export_opt('data_only => true');
+SELECT * FROM pg_temp.export_opt('no_owner => true');
+SELECT * FROM pg_temp.export_opt('no_privileges => true');
+SELECT pg_temp.try($$SELECT bac.export(current_setting('regress.snap'), 'ex_shop', schema_only => true, data_only => true)$$);
+SELECT pg_temp.try($$SELECT bac.export(current_setting('regress.snap'), 'ex_shop', no_owner => NULL)$$);
 SELECT regexp_replace(l, '\d{8}T\d{6}\.\d{6}Z', '<id>')
   FROM bac.export(current_setting('regress.snap'), 'ex_shop') AS l
  WHERE l LIKE '-- Snapshot%';
@@ -167,7 +189,7 @@ SELECT count(*) > 20 AS superuser_may_export
 -- clean up
 SELECT bac.drop_snapshot(current_setting('regress.snap'));
 REVOKE ALL ON SCHEMA bac FROM regress_bac_exp_owner, regress_bac_exp_stranger;
-REVOKE ALL ON FUNCTION bac.export(text, name, name)
+REVOKE ALL ON FUNCTION bac.export(text, name, name, bool, bool, bool, bool)
 	FROM regress_bac_exp_owner, regress_bac_exp_stranger;
 DROP ROLE regress_bac_exp_owner;
 DROP ROLE regress_bac_exp_stranger;

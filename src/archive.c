@@ -40,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "manifest.h"
+#include "progress.h"
 
 #define BAC_WHOLE_FILE_MAX_SIZE	(256 * 1024 * 1024)
 #define TEMP_PREFIX			".tmp-"
@@ -622,7 +623,11 @@ bac_verify_snapshot(PG_FUNCTION_ARGS)
 	if (m == NULL)
 		return (Datum) 0;
 
+	BacProgressBegin(BAC_PROGRESS_VERIFY, m->snapshot_id, NULL);
+	BacProgressTotals(list_length(m->files), -1);
+	BacProgressPhase("verifying");
 	results = BacVerifyFiles(m, NIL);
+	BacProgressEnd();
 	foreach(lc, results)
 	{
 		BacVerifyResult *r = lfirst(lc);

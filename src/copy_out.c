@@ -65,6 +65,7 @@
 #include "utils/relcache.h"
 
 #include "pg_bac.h"
+#include "progress.h"
 
 #define BAC_COPY_SHARED_KEY		UINT64CONST(0xBAC0000000000001)
 #define BAC_IO_CHUNK			(256 * 1024)
@@ -328,6 +329,7 @@ CopyOutReportDone(BacCopyShared *shared, BacCopyTask *tasks, int ntasks,
 		tasks[i].bytes = t->bytes;
 		tasks[i].raw_bytes = t->raw_bytes;
 		memcpy(tasks[i].sha256, t->sha256, sizeof(tasks[i].sha256));
+		BacProgressAdvance(0, t->raw_bytes);
 		if (--remaining[tasks[i].table_index] == 0 && cb)
 			cb(tasks[i].table_index, arg);
 	}

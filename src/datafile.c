@@ -36,6 +36,7 @@
 #include "storage/fd.h"
 
 #include "manifest.h"
+#include "progress.h"
 
 #define BAC_IO_CHUNK			(256 * 1024)
 
@@ -451,6 +452,7 @@ DataFileReaderFill(BacDataReader *r)
 				 errmsg("could not read file \"%s\": %m", r->path)));
 	r->ilen = n;
 	r->ipos = 0;
+	BacProgressAdvance(0, n);
 	if (n == 0)
 		r->eof = true;
 	return n > 0;
@@ -514,6 +516,7 @@ BacDataReaderRead(BacDataReader *r, void *buf, size_t len)
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not read file \"%s\": %m", r->path)));
+		BacProgressAdvance(0, n);
 		return n;
 	}
 	if (len == 0)

@@ -55,6 +55,7 @@ typedef struct DdlItem
 	char	   *sql;			/* the statements */
 	Oid			dep_classid;	/* one extra dependency, or 0 */
 	Oid			dep_objid;
+	int			schema;			/* index of its schema in the capture */
 	bool		post;			/* in post-data */
 	List	   *deps;			/* indexes of items this one needs */
 	List	   *dependents;		/* indexes of items that need this one */
@@ -75,10 +76,14 @@ typedef struct DdlObjEntry
 	int			item;
 } DdlObjEntry;
 
-/* the state of one capture */
+/* the state of one capture of one or several schemas */
 typedef struct DdlCapture
 {
-	Oid			nspoid;
+	int			nschemas;
+	Oid		   *nspoids;		/* the schemas, in the order given */
+	char	  **nspnames;
+	int			cur;			/* index of the schema being read */
+	Oid			nspoid;			/* the schema being read */
 	char	   *nspname;
 	DdlItem    *items;
 	int			nitems;
@@ -86,9 +91,6 @@ typedef struct DdlCapture
 	HTAB	   *objects;		/* DdlObjKey -> item index */
 	MemoryContext callercxt;	/* where the results go */
 	MemoryContext workcxt;		/* everything else, freed at the end */
-	List	   *tables;			/* results: Oids of data relations, */
-	List	   *extensions;		/* extension names, */
-	List	   *uncaptured;		/* descriptions (in callercxt) */
 } DdlCapture;
 
 static void DdlRunItemQuery(DdlCapture *cap, const char *query);
@@ -99,39 +101,140 @@ static int	DdlLookup(DdlCapture *cap, Oid classid, Oid objid);
 static void DdlRegister(DdlCapture *cap, Oid classid, Oid objid, int item);
 static void DdlAddEdge(DdlCapture *cap, int from, int to);
 static void DdlAddSetvals(DdlCapture *cap);
+static void DdlRegisterAliases(DdlCapture *cap);
 static void DdlLinkItems(DdlCapture *cap);
 static void DdlLinkRefreshes(DdlCapture *cap);
 static void DdlPromote(DdlCapture *cap);
 static int *DdlSort(DdlCapture *cap);
 static int	DdlItemCompare(Datum a, Datum b, void *arg);
-static Datum DdlKeyArray(DdlCapture *cap);
+static Datum DdlKeyArray(DdlCapture *cap, int schema);
+static void DdlUseSchema(DdlCapture *cap, int schema);
+static void DdlInit(DdlCapture *cap, List *nspoids);
+static void DdlReadSchemas(DdlCapture *cap);
+static BacSchemaDDL *DdlAssemble(DdlCapture *cap, int schema, int *order);
+static BacGroupDDL *DdlAssembleGroup(DdlCapture *cap, int *order);
+static char *DdlSearchPathSwitch(DdlCapture *cap, int schema);
+static void DdlWarnUncaptured(const char *nspname, List *uncaptured);
+static char *DdlCommentName(const char *nspname);
+
+/*
+ * BacCaptureSchemaDDL
+ *		The definition of schema nspoid as pre-data and post-data scripts,
+ *		the relations whose rows are data (in load order), the extensions the
+ *		scripts need and what could not be captured.  See pg_bac.h.
+ *
+ * The caller must have checked privileges; objects are read with the
+ * caller's rights.  Objects that cannot be captured are reported in a
+ * WARNING as well as in the result.  The result is allocated in the
+ * caller's memory context.
+ */
+BacSchemaDDL *
+BacCaptureSchemaDDL(Oid nspoid)
+{
+	BacGroupDDL *group = BacCaptureGroupDDL(list_make1_oid(nspoid));
+
+	return (BacSchemaDDL *) linitial(group->schemas);
+}
+
+/*
+ * BacCaptureGroupDDL
+ *		The definitions of several schemas captured together: one
+ *		dependency order over all their objects, so that views, functions,
+ *		foreign keys and triggers that cross the schemas in both directions
+ *		come after what they need.  Each schema's own scripts are its items
+ *		in that order (so each still runs alone when the others exist);
+ *		pre_data and post_data of the result hold all items in the one
+ *		order, each schema's run of items after a search_path switch to it.
+ *		Same rules as BacCaptureSchemaDDL otherwise.
+ */
+BacGroupDDL *
+BacCaptureGroupDDL(List *nspoids)
+{
+	DdlCapture	cap;
+	BacGroupDDL *result;
+	int			save_nestlevel;
+	int		   *order;
+	ListCell   *lc;
+
+	DdlInit(&cap, nspoids);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	save_nestlevel = NewGUCNestLevel();
+
+	DdlReadSchemas(&cap);
+	DdlLinkItems(&cap);
+	DdlLinkRefreshes(&cap);
+	DdlPromote(&cap);
+	order = DdlSort(&cap);
+	result = DdlAssembleGroup(&cap, order);
+
+	AtEOXact_GUC(false, save_nestlevel);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	MemoryContextSwitchTo(cap.callercxt);
+	MemoryContextDelete(cap.workcxt);
+
+	foreach(lc, result->schemas)
+	{
+		BacSchemaDDL *one = lfirst(lc);
+
+		DdlWarnUncaptured(one->nspname, one->uncaptured);
+	}
+	return result;
+}
 
 /*
  * DdlInit
- *		Check that nspoid is a schema whose definition may be captured and
- *		set up the capture's state, in its own memory context (made current).
+ *		Check that every schema of nspoids may be captured (once) and set up
+ *		the capture's state, in its own memory context (made current).
  */
 static void
-DdlInit(DdlCapture *cap, Oid nspoid)
+DdlInit(DdlCapture *cap, List *nspoids)
 {
 	HASHCTL		hctl;
+	ListCell   *lc;
+	int			i = 0;
 
 	memset(cap, 0, sizeof(DdlCapture));
-	cap->nspoid = nspoid;
-	cap->nspname = get_namespace_name(nspoid);
-	if (cap->nspname == NULL)
+	if (nspoids == NIL)
 		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_SCHEMA),
-				 errmsg("schema with OID %u does not exist", nspoid)));
-	if (IsCatalogNamespace(nspoid) || IsToastNamespace(nspoid) ||
-		isAnyTempNamespace(nspoid) ||
-		strcmp(cap->nspname, "information_schema") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
-				 errmsg("cannot capture the definition of system schema \"%s\"",
-						cap->nspname),
-				 errdetail("System and temporary schemas are not service schemas."),
-				 errhint("Name the schema of a service.")));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no schema to capture"),
+				 errdetail("The list of schemas is empty."),
+				 errhint("Name at least one schema.")));
+	cap->nschemas = list_length(nspoids);
+	cap->nspoids = palloc(sizeof(Oid) * cap->nschemas);
+	cap->nspnames = palloc(sizeof(char *) * cap->nschemas);
+	foreach(lc, nspoids)
+	{
+		Oid			nspoid = lfirst_oid(lc);
+		char	   *nspname = get_namespace_name(nspoid);
+		int			j;
+
+		if (nspname == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_SCHEMA),
+					 errmsg("schema with OID %u does not exist", nspoid)));
+		if (IsCatalogNamespace(nspoid) || IsToastNamespace(nspoid) ||
+			isAnyTempNamespace(nspoid) ||
+			strcmp(nspname, "information_schema") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_SCHEMA_NAME),
+					 errmsg("cannot capture the definition of system schema \"%s\"",
+							nspname),
+					 errdetail("System and temporary schemas are not service schemas."),
+					 errhint("Name the schema of a service.")));
+		for (j = 0; j < i; j++)
+			if (cap->nspoids[j] == nspoid)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_SCHEMA),
+						 errmsg("schema \"%s\" is named twice", nspname),
+						 errdetail("Each schema of a group is captured once."),
+						 errhint("Name each schema once.")));
+		cap->nspoids[i] = nspoid;
+		cap->nspnames[i] = nspname;
+		i++;
+	}
 
 	cap->callercxt = CurrentMemoryContext;
 	cap->workcxt = AllocSetContextCreate(cap->callercxt, "pg_bac DDL capture",
@@ -147,99 +250,112 @@ DdlInit(DdlCapture *cap, Oid nspoid)
 }
 
 /*
- * DdlReadExtensions
- *		The extensions the schema's objects need: their names into
- *		cap->extensions, the statements creating them into *extsql.  Then
- *		what cannot be captured, into cap->uncaptured.
+ * DdlReadSchemas
+ *		Every schema's items, each schema read with itself alone in
+ *		search_path; the objects that stand for items registered.
  */
 static void
-DdlReadExtensions(DdlCapture *cap, StringInfo extsql)
+DdlReadSchemas(DdlCapture *cap)
 {
-	Oid			argtypes[2] = {OIDOID, OIDARRAYOID};
-	Datum		args[2];
-	int			ret;
+	const char *const *q;
 	int			i;
 
-	args[0] = ObjectIdGetDatum(cap->nspoid);
-	args[1] = DdlKeyArray(cap);
-	ret = SPI_execute_with_args(bac_ddl_extension_query, 2, argtypes, args,
-								NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read the extensions schema \"%s\" needs",
-			 cap->nspname);
-	for (i = 0; i < SPI_processed; i++)
+	for (i = 0; i < cap->nschemas; i++)
 	{
-		char	   *stmt = SPI_getvalue(SPI_tuptable->vals[i],
-										SPI_tuptable->tupdesc, 1);
-		char	   *name = SPI_getvalue(SPI_tuptable->vals[i],
-										SPI_tuptable->tupdesc, 2);
-
-		appendStringInfoString(extsql, stmt);
-		MemoryContextSwitchTo(cap->callercxt);
-		cap->extensions = lappend(cap->extensions, pstrdup(name));
-		MemoryContextSwitchTo(cap->workcxt);
-	}
-
-	ret = SPI_execute_with_args(bac_ddl_uncaptured_query, 1, argtypes, args,
-								NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not list the objects of schema \"%s\" that cannot be captured",
-			 cap->nspname);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *what = SPI_getvalue(SPI_tuptable->vals[i],
-										SPI_tuptable->tupdesc, 1);
-
-		MemoryContextSwitchTo(cap->callercxt);
-		cap->uncaptured = lappend(cap->uncaptured, pstrdup(what));
-		MemoryContextSwitchTo(cap->workcxt);
+		DdlUseSchema(cap, i);
+		for (q = bac_ddl_item_queries; *q != NULL; q++)
+			DdlRunItemQuery(cap, *q);
+		DdlAddSetvals(cap);
+		DdlRegisterAliases(cap);
 	}
 }
 
 /*
- * DdlAssemble
- *		The two scripts, items in the sorted order; the relations whose rows
- *		are data into cap->tables.  The schema's name goes into a comment
- *		line, so a line break in it must not end the comment.
+ * DdlAssembleGroup
+ *		The result: each schema's scripts and lists (DdlAssemble), then all
+ *		items in the one order, each run of one schema's items after a
+ *		search_path switch to it.  Allocated in the caller's context.
  */
-static void
-DdlAssemble(DdlCapture *cap, int *order, const char *extsql,
-			StringInfo pre, StringInfo post)
+static BacGroupDDL *
+DdlAssembleGroup(DdlCapture *cap, int *order)
 {
-	char	   *commentname = pstrdup(quote_identifier(cap->nspname));
-	char	   *p;
+	BacGroupDDL *result;
+	StringInfoData pre;
+	StringInfoData post;
 	int			i;
+	int			section;
 
-	for (p = commentname; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	appendStringInfo(pre,
-					 "-- pg_bac pre-data of schema %s: run with search_path set to the target schema\n"
-					 "SELECT pg_catalog.set_config('check_function_bodies', 'false', true);\n",
-					 commentname);
-	appendStringInfoString(pre, extsql);
-	appendStringInfo(post,
-					 "-- pg_bac post-data of schema %s: run with search_path set to the target schema\n",
-					 commentname);
-	for (i = 0; i < cap->nitems; i++)
+	MemoryContextSwitchTo(cap->callercxt);
+	result = palloc0(sizeof(BacGroupDDL));
+	MemoryContextSwitchTo(cap->workcxt);
+	for (i = 0; i < cap->nschemas; i++)
 	{
-		DdlItem    *it = &cap->items[order[i]];
+		BacSchemaDDL *one;
 
-		CHECK_FOR_INTERRUPTS();
-		appendStringInfoString(it->post ? post : pre, it->sql);
-		if (it->classid == RelationRelationId && !it->post &&
-			get_rel_relkind(it->objid) == RELKIND_RELATION)
+		DdlUseSchema(cap, i);
+		one = DdlAssemble(cap, i, order);
+		MemoryContextSwitchTo(cap->callercxt);
+		result->schemas = lappend(result->schemas, one);
+		MemoryContextSwitchTo(cap->workcxt);
+	}
+
+	initStringInfo(&pre);
+	initStringInfo(&post);
+	appendStringInfoString(&pre,
+						   "-- pg_bac pre-data of a group of schemas, in one dependency order\n"
+						   "SELECT pg_catalog.set_config('check_function_bodies', 'false', false);\n");
+	for (i = 0; i < cap->nschemas; i++)
+	{
+		BacSchemaDDL *one = list_nth(result->schemas, i);
+
+		appendStringInfo(&pre, "%s%s", DdlSearchPathSwitch(cap, i),
+						 one->extension_sql);
+	}
+	appendStringInfoString(&post,
+						   "-- pg_bac post-data of a group of schemas, in one dependency order\n");
+	for (section = 0; section < 2; section++)
+	{
+		StringInfo	buf = section == 0 ? &pre : &post;
+		int			last = -1;
+
+		for (i = 0; i < cap->nitems; i++)
 		{
-			MemoryContextSwitchTo(cap->callercxt);
-			cap->tables = lappend_oid(cap->tables, it->objid);
-			MemoryContextSwitchTo(cap->workcxt);
+			DdlItem    *it = &cap->items[order[i]];
+
+			CHECK_FOR_INTERRUPTS();
+			if (it->post != (section == 1))
+				continue;
+			if (it->schema != last)
+				appendStringInfoString(buf, DdlSearchPathSwitch(cap, it->schema));
+			last = it->schema;
+			appendStringInfoString(buf, it->sql);
 		}
 	}
+
+	MemoryContextSwitchTo(cap->callercxt);
+	result->pre_data = pstrdup(pre.data);
+	result->post_data = pstrdup(post.data);
+	MemoryContextSwitchTo(cap->workcxt);
+	return result;
+}
+
+/*
+ * DdlSearchPathSwitch
+ *		The statement that makes schema number "schema" the one the next
+ *		statements of a group script create in and resolve names in.
+ */
+static char *
+DdlSearchPathSwitch(DdlCapture *cap, int schema)
+{
+	return psprintf("SELECT pg_catalog.set_config('search_path', %s, false);\n",
+					quote_literal_cstr(psprintf("%s, pg_temp",
+												quote_identifier(cap->nspnames[schema]))));
 }
 
 /*
  * DdlWarnUncaptured
- *		A WARNING listing the objects that could not be captured, if any.
+ *		A WARNING listing the objects of a schema that could not be
+ *		captured, if any.
  */
 static void
 DdlWarnUncaptured(const char *nspname, List *uncaptured)
@@ -265,77 +381,176 @@ DdlWarnUncaptured(const char *nspname, List *uncaptured)
 }
 
 /*
- * BacCaptureSchemaDDL
- *		The definition of schema nspoid as pre-data and post-data scripts,
- *		the relations whose rows are data (in load order), the extensions the
- *		scripts need and what could not be captured.  See pg_bac.h.
- *
- * The caller must have checked privileges; objects are read with the
- * caller's rights.  Objects that cannot be captured are reported in a
- * WARNING as well as in the result.  The result is allocated in the
- * caller's memory context.
+ * DdlUseSchema
+ *		Make schema number "schema" the one being read, and deparse with it
+ *		alone in search_path, so that its own names come out unqualified;
+ *		pg_temp goes last so that a temporary table of the session cannot
+ *		hide one of the schema's.  The caller restores the setting.
  */
-BacSchemaDDL *
-BacCaptureSchemaDDL(Oid nspoid)
+static void
+DdlUseSchema(DdlCapture *cap, int schema)
 {
-	DdlCapture	cap;
+	cap->cur = schema;
+	cap->nspoid = cap->nspoids[schema];
+	cap->nspname = cap->nspnames[schema];
+	(void) set_config_option("search_path",
+							 psprintf("%s, pg_temp", quote_identifier(cap->nspname)),
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * DdlCommentName
+ *		A schema's name for a comment line: a line break in it must not end
+ *		the comment.
+ */
+static char *
+DdlCommentName(const char *nspname)
+{
+	char	   *name = pstrdup(quote_identifier(nspname));
+	char	   *p;
+
+	for (p = name; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return name;
+}
+
+/*
+ * DdlAssemble
+ *		The scripts and lists of schema number "schema" (the current one),
+ *		its items in the capture's order, allocated in callercxt.  Runs the
+ *		extension and uncaptured queries for the schema.
+ */
+static BacSchemaDDL *
+DdlAssemble(DdlCapture *cap, int schema, int *order)
+{
+	MemoryContext callercxt = cap->callercxt;
+	MemoryContext workcxt = cap->workcxt;
 	BacSchemaDDL *result;
 	StringInfoData pre;
 	StringInfoData post;
 	StringInfoData extsql;
-	char	   *nspname;
-	int			save_nestlevel;
-	int		   *order;
-	const char *const *q;
+	char	   *commentname;
+	List	   *tables = NIL;
+	List	   *extensions = NIL;
+	List	   *extension_info = NIL;
+	List	   *uncaptured = NIL;
+	List	   *pre_order = NIL;
+	List	   *post_order = NIL;
+	Oid			argtypes[2] = {OIDOID, OIDARRAYOID};
+	Datum		args[2];
+	int			ret;
+	int			i;
 
-	DdlInit(&cap, nspoid);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	/*
-	 * Deparse with the schema alone in search_path, so that its own names
-	 * come out unqualified; pg_temp goes last so that a temporary table of
-	 * the session cannot hide one of the schema's.
-	 */
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path",
-							 psprintf("%s, pg_temp", quote_identifier(cap.nspname)),
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-
-	for (q = bac_ddl_item_queries; *q != NULL; q++)
-		DdlRunItemQuery(&cap, *q);
-	DdlAddSetvals(&cap);
-	DdlLinkItems(&cap);
-	DdlLinkRefreshes(&cap);
-	DdlPromote(&cap);
-	order = DdlSort(&cap);
+	/* extensions the schema's objects need */
+	args[0] = ObjectIdGetDatum(cap->nspoid);
+	args[1] = DdlKeyArray(cap, schema);
+	ret = SPI_execute_with_args(bac_ddl_extension_query, 2, argtypes, args,
+								NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the extensions schema \"%s\" needs",
+			 cap->nspname);
 	initStringInfo(&extsql);
-	DdlReadExtensions(&cap, &extsql);
-	AtEOXact_GUC(false, save_nestlevel);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *stmt = SPI_getvalue(tup, desc, 1);
+		BacExtensionInfo *ext;
+		bool		isnull;
 
+		appendStringInfoString(&extsql, stmt);
+		MemoryContextSwitchTo(callercxt);
+		ext = palloc0(sizeof(BacExtensionInfo));
+		ext->name = pstrdup(SPI_getvalue(tup, desc, 2));
+		ext->version = pstrdup(SPI_getvalue(tup, desc, 3));
+		ext->schema = pstrdup(SPI_getvalue(tup, desc, 4));
+		ext->in_service_schema = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		ext->relocatable = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		extensions = lappend(extensions, ext->name);
+		extension_info = lappend(extension_info, ext);
+		MemoryContextSwitchTo(workcxt);
+	}
+
+	/* the foreign servers its foreign tables use */
+	ret = SPI_execute_with_args(bac_ddl_server_query, 1, argtypes, args,
+								NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the foreign servers schema \"%s\" needs",
+			 cap->nspname);
+	for (i = 0; i < SPI_processed; i++)
+		appendStringInfoString(&extsql, SPI_getvalue(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1));
+
+	/* what cannot be captured */
+	ret = SPI_execute_with_args(bac_ddl_uncaptured_query, 1, argtypes, args,
+								NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not list the objects of schema \"%s\" that cannot be captured",
+			 cap->nspname);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *what = SPI_getvalue(SPI_tuptable->vals[i],
+										SPI_tuptable->tupdesc, 1);
+
+		MemoryContextSwitchTo(callercxt);
+		uncaptured = lappend(uncaptured, pstrdup(what));
+		MemoryContextSwitchTo(workcxt);
+	}
+
+	/* assemble the scripts */
 	initStringInfo(&pre);
 	initStringInfo(&post);
-	DdlAssemble(&cap, order, extsql.data, &pre, &post);
+	commentname = DdlCommentName(cap->nspname);
+	appendStringInfo(&pre,
+					 "-- pg_bac pre-data of schema %s: run with search_path set to the target schema\n"
+					 "SELECT pg_catalog.set_config('check_function_bodies', 'false', true);\n",
+					 commentname);
+	appendStringInfoString(&pre, extsql.data);
+	appendStringInfo(&post,
+					 "-- pg_bac post-data of schema %s: run with search_path set to the target schema\n",
+					 commentname);
+	for (i = 0; i < cap->nitems; i++)
+	{
+		DdlItem    *it = &cap->items[order[i]];
+
+		CHECK_FOR_INTERRUPTS();
+		if (it->schema != schema)
+			continue;
+		MemoryContextSwitchTo(callercxt);
+		if (it->post)
+			post_order = lappend_int(lappend_int(post_order, post.len), i);
+		else
+			pre_order = lappend_int(lappend_int(pre_order, pre.len), i);
+		MemoryContextSwitchTo(workcxt);
+		appendStringInfoString(it->post ? &post : &pre, it->sql);
+		if (it->classid == RelationRelationId && !it->post &&
+			get_rel_relkind(it->objid) == RELKIND_RELATION)
+		{
+			MemoryContextSwitchTo(callercxt);
+			tables = lappend_oid(tables, it->objid);
+			MemoryContextSwitchTo(workcxt);
+		}
+	}
 
 	/*
 	 * SPI calls may leave CurrentMemoryContext at SPI's procedure context,
 	 * which SPI_finish frees: copy the result out before that.
 	 */
-	MemoryContextSwitchTo(cap.callercxt);
+	MemoryContextSwitchTo(callercxt);
 	result = palloc0(sizeof(BacSchemaDDL));
+	result->nspname = pstrdup(cap->nspname);
 	result->pre_data = pstrdup(pre.data);
 	result->post_data = pstrdup(post.data);
-	result->tables = cap.tables;
-	result->extensions = cap.extensions;
-	result->uncaptured = cap.uncaptured;
-	nspname = pstrdup(cap.nspname);
-
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
-	MemoryContextSwitchTo(cap.callercxt);
-	MemoryContextDelete(cap.workcxt);
-	DdlWarnUncaptured(nspname, result->uncaptured);
+	result->extension_sql = pstrdup(extsql.data);
+	result->tables = tables;
+	result->extensions = extensions;
+	result->extension_info = extension_info;
+	result->uncaptured = uncaptured;
+	result->pre_order = pre_order;
+	result->post_order = post_order;
+	MemoryContextSwitchTo(workcxt);
 	return result;
 }
 
@@ -415,6 +630,7 @@ DdlAddItem(DdlCapture *cap, Oid classid, Oid objid, int prio,
 	it->sql = pstrdup(sql);
 	it->dep_classid = dep_classid;
 	it->dep_objid = dep_objid;
+	it->schema = cap->cur;
 	if (OidIsValid(classid) && OidIsValid(objid))
 		DdlRegister(cap, classid, objid, idx);
 	return idx;
@@ -528,10 +744,11 @@ DdlAddSetvals(DdlCapture *cap)
 
 /*
  * DdlKeyArray
- *		The objids of every registered object, as an oid[] Datum.
+ *		The objids of the objects that stand for items of schema number
+ *		"schema" (or of every schema when it is negative), as an oid[] Datum.
  */
 static Datum
-DdlKeyArray(DdlCapture *cap)
+DdlKeyArray(DdlCapture *cap, int schema)
 {
 	HASH_SEQ_STATUS status;
 	DdlObjEntry *entry;
@@ -542,26 +759,25 @@ DdlKeyArray(DdlCapture *cap)
 	elems = palloc(sizeof(Datum) * (count + 1));
 	hash_seq_init(&status, cap->objects);
 	while ((entry = hash_seq_search(&status)) != NULL)
-		elems[n++] = ObjectIdGetDatum(entry->key.objid);
+		if (schema < 0 || cap->items[entry->item].schema == schema)
+			elems[n++] = ObjectIdGetDatum(entry->key.objid);
 	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid),
 										   true, TYPALIGN_INT));
 }
 
 /*
- * DdlLinkItems
- *		Register the objects that stand for items (array types, row types,
- *		inline constraints, view rules, constraint indexes ...), then turn
- *		every pg_depend entry between two items into an edge, and add each
- *		item's explicit dependency.
+ * DdlRegisterAliases
+ *		Register the objects of the current schema that stand for items
+ *		(array types, row types, inline constraints, view rules, constraint
+ *		indexes ...).
  */
 static void
-DdlLinkItems(DdlCapture *cap)
+DdlRegisterAliases(DdlCapture *cap)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1];
 	int			ret;
 	uint64		i;
-	int			n;
 
 	args[0] = ObjectIdGetDatum(cap->nspoid);
 	ret = SPI_execute_with_args(bac_ddl_alias_query, 1, argtypes, args,
@@ -586,9 +802,24 @@ DdlLinkItems(DdlCapture *cap)
 		if (item >= 0)
 			DdlRegister(cap, aclass, aobj, item);
 	}
+	SPI_freetuptable(SPI_tuptable);
+}
 
-	args[0] = DdlKeyArray(cap);
-	argtypes[0] = OIDARRAYOID;
+/*
+ * DdlLinkItems
+ *		Turn every pg_depend entry between two items (of any of the
+ *		schemas) into an edge, and add each item's explicit dependency.
+ */
+static void
+DdlLinkItems(DdlCapture *cap)
+{
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		args[1];
+	int			ret;
+	uint64		i;
+	int			n;
+
+	args[0] = DdlKeyArray(cap, -1);
 	ret = SPI_execute_with_args("SELECT d.classid, d.objid, d.refclassid, d.refobjid"
 								" FROM pg_catalog.pg_depend d"
 								" WHERE d.objid IN (SELECT pg_catalog.unnest($1))"
@@ -614,6 +845,7 @@ DdlLinkItems(DdlCapture *cap)
 					   DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull)));
 		DdlAddEdge(cap, from, to);
 	}
+	SPI_freetuptable(SPI_tuptable);
 
 	for (n = 0; n < cap->nitems; n++)
 	{
@@ -800,7 +1032,8 @@ DdlSort(DdlCapture *cap)
 					best = n;
 			ereport(WARNING,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-					 errmsg("dependency loop in schema \"%s\"", cap->nspname),
+					 errmsg("dependency loop in schema \"%s\"",
+							cap->nspnames[cap->items[best].schema]),
 					 errdetail("The loop was broken before these statements: %s",
 							   cap->items[best].sql),
 					 errhint("Check that the captured scripts run.")));
@@ -867,6 +1100,67 @@ bac_schema_ddl(PG_FUNCTION_ARGS)
 	}
 
 	ddl = DdlCaptureByName(PG_GETARG_NAME(0));
+	if (section == NULL)
+		PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s%s", ddl->pre_data,
+												  ddl->post_data)));
+	if (strcmp(section, "pre-data") == 0)
+		PG_RETURN_TEXT_P(cstring_to_text(ddl->pre_data));
+	PG_RETURN_TEXT_P(cstring_to_text(ddl->post_data));
+}
+
+/*
+ * bac.group_ddl(schema_names name[], section text DEFAULT NULL) RETURNS text
+ *		The captured definition of several schemas in one dependency order
+ *		across them, with a search_path switch before each run of one
+ *		schema's statements: section 'pre-data', 'post-data', or NULL for
+ *		both.  Superuser or owner of every schema.
+ */
+PG_FUNCTION_INFO_V1(bac_group_ddl);
+Datum
+bac_group_ddl(PG_FUNCTION_ARGS)
+{
+	BacGroupDDL *ddl;
+	char	   *section = NULL;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	int			i;
+	List	   *nspoids = NIL;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("schema_names must not be null"),
+				 errdetail("The schemas whose definition to capture were not given."),
+				 errhint("Pass an array of existing schemas' names.")));
+	if (!PG_ARGISNULL(1))
+	{
+		section = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		if (strcmp(section, "pre-data") != 0 && strcmp(section, "post-data") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid section \"%s\"", section),
+					 errdetail("The section names one part of the captured definition."),
+					 errhint("Valid values are 'pre-data', 'post-data' and NULL (both).")));
+	}
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), NAMEOID, NAMEDATALEN, false,
+					  TYPALIGN_CHAR, &elems, &nulls, &nelems);
+	for (i = 0; i < nelems; i++)
+	{
+		Oid			nspoid;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("schema_names must not contain nulls"),
+					 errdetail("Element %d of schema_names is null.", i + 1),
+					 errhint("Pass the names of existing schemas.")));
+		nspoid = BacSchemaOid(NameStr(*DatumGetName(elems[i])), false);
+		BacCheckSchemaPrivilege(nspoid, "capture the definition of");
+		nspoids = lappend_oid(nspoids, nspoid);
+	}
+
+	ddl = BacCaptureGroupDDL(nspoids);
 	if (section == NULL)
 		PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s%s", ddl->pre_data,
 												  ddl->post_data)));

@@ -56,15 +56,46 @@
 #define NOT_SHADOWED_TYPE(t) \
 	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type shd WHERE shd.typnamespace = 11" \
 	" AND shd.typname = " t ".typname) "
-#define NOT_SHADOWED_PROC(p) \
-	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc shd WHERE shd.pronamespace = 11" \
-	" AND shd.proname = " p ".proname AND shd.proargtypes = " p ".proargtypes) "
 
 /* not made by the system for another object (range constructors ...) */
 #define NOT_INTERNAL(cls, oidexpr) \
 	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend intl" \
 	" WHERE intl.classid = " cls " AND intl.objid = " oidexpr \
 	" AND intl.deptype = 'i') "
+
+/*
+ * A function named by regproc's rules, except that one of the schema's own
+ * is always written unqualified: regproc output qualifies a name that is
+ * overloaded even inside the schema, which would tie the scripts to the
+ * source schema's name (CREATE AGGREGATE and CREATE OPERATOR resolve the
+ * bare name by the argument types, so it stays unambiguous).
+ */
+#define PROC_REF(oidexpr) \
+	" (SELECT CASE WHEN pr.pronamespace = $1 THEN pg_catalog.quote_ident(pr.proname)" \
+	" ELSE pr.oid::pg_catalog.regproc::pg_catalog.text END" \
+	" FROM pg_catalog.pg_proc pr WHERE pr.oid = " oidexpr ") "
+
+/*
+ * A routine named like one of pg_catalog with the same argument types: its
+ * CREATE names it unqualified (that creates it in the target schema), but a
+ * statement that refers to it must name its schema, through current_schema().
+ */
+#define SHADOWED_PROC(p) \
+	" EXISTS (SELECT 1 FROM pg_catalog.pg_proc shd WHERE shd.pronamespace = 11" \
+	" AND shd.proname = " p ".proname AND shd.proargtypes = " p ".proargtypes) "
+
+/*
+ * Statements about routine p whose text names it after the marker chr(1):
+ * the marker is dropped, or for a shadowed routine the statements run
+ * through format() with the marker replaced by current_schema().
+ */
+#define ROUTINE_TAIL(stmts) \
+	" CASE WHEN " SHADOWED_PROC("p") " THEN" \
+	"  CASE WHEN (" stmts ") = '' THEN '' ELSE" \
+	"  'DO $bac$BEGIN EXECUTE pg_catalog.format(' || pg_catalog.quote_literal(" \
+	"   pg_catalog.replace(pg_catalog.replace(" stmts ", '%', '%%'), pg_catalog.chr(1), '%1$I.')) ||" \
+	"  ', pg_catalog.current_schema()); END$bac$;' || E'\\n' END" \
+	" ELSE pg_catalog.replace(" stmts ", pg_catalog.chr(1), '') END "
 
 /* the comment on an object as a COMMENT statement, or '' */
 #define COMMENT_SQL(target, cls, oidexpr, subexpr) \
@@ -169,9 +200,9 @@ static const char q_types[] =
 "   CASE WHEN r.rngcollation <> 0 THEN E',\\n    collation = ' ||"
 "     r.rngcollation::pg_catalog.regcollation::pg_catalog.text ELSE '' END ||"
 "   CASE WHEN r.rngcanonical <> 0 THEN E',\\n    canonical = ' ||"
-"     r.rngcanonical::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+"     " PROC_REF("r.rngcanonical") " ELSE '' END ||"
 "   CASE WHEN r.rngsubdiff <> 0 THEN E',\\n    subtype_diff = ' ||"
-"     r.rngsubdiff::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+"     " PROC_REF("r.rngsubdiff") " ELSE '' END ||"
 "   E',\\n    multirange_type_name = ' || pg_catalog.quote_ident(mt.typname) || E'\\n);\\n'"
 " WHEN 'd' THEN 'CREATE DOMAIN ' || pg_catalog.quote_ident(t.typname) || ' AS ' ||"
 "   pg_catalog.format_type(t.typbasetype, t.typtypmod) ||"
@@ -239,11 +270,11 @@ C_TYPE ", t.oid"
 
 /* functions, procedures, aggregates */
 #define ROUTINE_SIG \
-	" pg_catalog.quote_ident(p.proname) || '(' ||" \
+	" pg_catalog.chr(1) || pg_catalog.quote_ident(p.proname) || '(' ||" \
 	" pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' "
 /* the same, as ALTER AGGREGATE and COMMENT ON AGGREGATE want it: (*) */
 #define ROUTINE_SIG_STAR \
-	" pg_catalog.quote_ident(p.proname) || '(' ||" \
+	" pg_catalog.chr(1) || pg_catalog.quote_ident(p.proname) || '(' ||" \
 	" CASE WHEN p.prokind = 'a' AND p.pronargs = 0 THEN '*' ELSE" \
 	" pg_catalog.pg_get_function_identity_arguments(p.oid) END || ')' "
 #define ROUTINE_KIND \
@@ -266,31 +297,31 @@ static const char q_routines[] =
 " CASE WHEN p.prokind = 'a' THEN"
 "   'CREATE AGGREGATE ' || pg_catalog.quote_ident(p.proname) || '(' ||"
 "   CASE WHEN p.pronargs = 0 THEN '*' ELSE pg_catalog.pg_get_function_arguments(p.oid) END ||"
-"   E') (\\n    SFUNC = ' || ag.aggtransfn::pg_catalog.regproc::pg_catalog.text ||"
+"   E') (\\n    SFUNC = ' || " PROC_REF("ag.aggtransfn") " ||"
 "   E',\\n    STYPE = ' || pg_catalog.format_type(ag.aggtranstype, NULL) ||"
 "   CASE WHEN ag.aggtransspace <> 0 THEN E',\\n    SSPACE = ' || ag.aggtransspace ELSE '' END ||"
 "   CASE WHEN ag.agginitval IS NOT NULL THEN E',\\n    INITCOND = ' ||"
 "     pg_catalog.quote_literal(ag.agginitval) ELSE '' END ||"
 "   CASE WHEN ag.aggfinalfn <> 0 THEN E',\\n    FINALFUNC = ' ||"
-"     ag.aggfinalfn::pg_catalog.regproc::pg_catalog.text ||"
+"     " PROC_REF("ag.aggfinalfn") " ||"
 "     CASE WHEN ag.aggfinalextra THEN E',\\n    FINALFUNC_EXTRA' ELSE '' END ||"
 "     E',\\n    FINALFUNC_MODIFY = ' || CASE ag.aggfinalmodify WHEN 'r' THEN 'READ_ONLY'"
 "       WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END ELSE '' END ||"
 "   CASE WHEN ag.aggcombinefn <> 0 THEN E',\\n    COMBINEFUNC = ' ||"
-"     ag.aggcombinefn::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+"     " PROC_REF("ag.aggcombinefn") " ELSE '' END ||"
 "   CASE WHEN ag.aggserialfn <> 0 THEN E',\\n    SERIALFUNC = ' ||"
-"     ag.aggserialfn::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+"     " PROC_REF("ag.aggserialfn") " ELSE '' END ||"
 "   CASE WHEN ag.aggdeserialfn <> 0 THEN E',\\n    DESERIALFUNC = ' ||"
-"     ag.aggdeserialfn::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+"     " PROC_REF("ag.aggdeserialfn") " ELSE '' END ||"
 "   CASE WHEN ag.aggmtransfn <> 0 THEN E',\\n    MSFUNC = ' ||"
-"     ag.aggmtransfn::pg_catalog.regproc::pg_catalog.text ||"
-"     E',\\n    MINVFUNC = ' || ag.aggminvtransfn::pg_catalog.regproc::pg_catalog.text ||"
+"     " PROC_REF("ag.aggmtransfn") " ||"
+"     E',\\n    MINVFUNC = ' || " PROC_REF("ag.aggminvtransfn") " ||"
 "     E',\\n    MSTYPE = ' || pg_catalog.format_type(ag.aggmtranstype, NULL) ||"
 "     CASE WHEN ag.aggmtransspace <> 0 THEN E',\\n    MSSPACE = ' || ag.aggmtransspace ELSE '' END ||"
 "     CASE WHEN ag.aggminitval IS NOT NULL THEN E',\\n    MINITCOND = ' ||"
 "       pg_catalog.quote_literal(ag.aggminitval) ELSE '' END ||"
 "     CASE WHEN ag.aggmfinalfn <> 0 THEN E',\\n    MFINALFUNC = ' ||"
-"       ag.aggmfinalfn::pg_catalog.regproc::pg_catalog.text ||"
+"       " PROC_REF("ag.aggmfinalfn") " ||"
 "       CASE WHEN ag.aggmfinalextra THEN E',\\n    MFINALFUNC_EXTRA' ELSE '' END ||"
 "       E',\\n    MFINALFUNC_MODIFY = ' || CASE ag.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY'"
 "         WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END ELSE '' END"
@@ -313,21 +344,19 @@ static const char q_routines[] =
 "       pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)) + 1),"
 "     E'\\n') || E';\\n'"
 " END ||"
-COMMENT_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG_STAR, C_PROC, "p.oid", "0") " ||"
-OWNER_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG_STAR, "p.proowner") ","
+ROUTINE_TAIL(COMMENT_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG_STAR, C_PROC, "p.oid", "0") " ||"
+			 OWNER_SQL(ROUTINE_KIND " || ' ' || " ROUTINE_SIG_STAR, "p.proowner")) ","
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
 " LEFT JOIN pg_catalog.pg_aggregate ag ON ag.aggfnoid = p.oid"
 " WHERE p.pronamespace = $1 AND " NOT_EXT(C_PROC, "p.oid") " AND " NOT_INTERNAL(C_PROC, "p.oid")
-" AND " NOT_SHADOWED_PROC("p")
 " UNION ALL "
 "SELECT " C_NONE ", " C_NONE ", 180, p.proname::pg_catalog.text,"
-ACL_SQL("CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END", ROUTINE_SIG,
-		"p.proacl", "p.proowner") ","
+ROUTINE_TAIL(ACL_SQL("CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END", ROUTINE_SIG,
+					 "p.proacl", "p.proowner")) ","
 C_PROC ", p.oid"
 " FROM pg_catalog.pg_proc p"
 " WHERE p.pronamespace = $1 AND p.proacl IS NOT NULL AND " NOT_EXT(C_PROC, "p.oid")
-" AND " NOT_SHADOWED_PROC("p")
 " AND " NOT_INTERNAL(C_PROC, "p.oid");
 
 /* an operator as OPERATOR(schema.name) unless it is one of ours */
@@ -344,13 +373,13 @@ C_PROC ", p.oid"
 /* operators (shells, made by a COMMUTATOR or NEGATOR clause, come along) */
 static const char q_operators[] =
 "SELECT 2617::pg_catalog.oid, o.oid, 22, " OPERATOR_SIG ","
-" 'CREATE OPERATOR ' || o.oprname || E' (\\n    FUNCTION = ' || o.oprcode::pg_catalog.regproc::pg_catalog.text ||"
+" 'CREATE OPERATOR ' || o.oprname || E' (\\n    FUNCTION = ' || " PROC_REF("o.oprcode") " ||"
 " CASE WHEN o.oprleft <> 0 THEN E',\\n    LEFTARG = ' || pg_catalog.format_type(o.oprleft, NULL) ELSE '' END ||"
 " E',\\n    RIGHTARG = ' || pg_catalog.format_type(o.oprright, NULL) ||"
 " CASE WHEN o.oprcom <> 0 THEN E',\\n    COMMUTATOR = ' || " OPERATOR_NAME("o.oprcom") " ELSE '' END ||"
 " CASE WHEN o.oprnegate <> 0 THEN E',\\n    NEGATOR = ' || " OPERATOR_NAME("o.oprnegate") " ELSE '' END ||"
-" CASE WHEN o.oprrest <> 0 THEN E',\\n    RESTRICT = ' || o.oprrest::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
-" CASE WHEN o.oprjoin <> 0 THEN E',\\n    JOIN = ' || o.oprjoin::pg_catalog.regproc::pg_catalog.text ELSE '' END ||"
+" CASE WHEN o.oprrest <> 0 THEN E',\\n    RESTRICT = ' || " PROC_REF("o.oprrest") " ELSE '' END ||"
+" CASE WHEN o.oprjoin <> 0 THEN E',\\n    JOIN = ' || " PROC_REF("o.oprjoin") " ELSE '' END ||"
 " CASE WHEN o.oprcanhash THEN E',\\n    HASHES' ELSE '' END ||"
 " CASE WHEN o.oprcanmerge THEN E',\\n    MERGES' ELSE '' END || E'\\n);\\n' ||"
 COMMENT_SQL("'OPERATOR ' || " OPERATOR_SIG, "2617::pg_catalog.oid", "o.oid", "0") " ||"
@@ -657,14 +686,14 @@ static const char q_constraints[] =
 " COALESCE((SELECT 'ALTER TABLE ' || " RELNAME("c") " || ' CLUSTER ON ' ||"
 "   pg_catalog.quote_ident(ic.relname) || E';\\n' FROM pg_catalog.pg_index x"
 "   JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid"
-"   WHERE x.indexrelid = k.conindid AND x.indisclustered), '') ||"
+"   WHERE x.indexrelid = k.conindid AND k.contype IN ('p', 'u', 'x') AND x.indisclustered), '') ||"
 " COALESCE((SELECT 'ALTER TABLE ONLY ' || " RELNAME("c") " || ' REPLICA IDENTITY USING INDEX ' ||"
 "   pg_catalog.quote_ident(ic.relname) || E';\\n' FROM pg_catalog.pg_index x"
 "   JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid"
-"   WHERE x.indexrelid = k.conindid AND x.indisreplident), '') ||"
+"   WHERE x.indexrelid = k.conindid AND k.contype IN ('p', 'u', 'x') AND x.indisreplident), '') ||"
 COMMENT_SQL("'CONSTRAINT ' || pg_catalog.quote_ident(k.conname) || ' ON ' || " RELNAME("c"),
 			C_CONSTR, "k.oid", "0") " ||"
-COMMENT_SQL("'INDEX ' || pg_catalog.quote_ident(ic2.relname)", C_CLASS, "k.conindid", "0") ","
+" CASE WHEN k.contype IN ('p', 'u', 'x') THEN" COMMENT_SQL("'INDEX ' || pg_catalog.quote_ident(ic2.relname)", C_CLASS, "k.conindid", "0") " ELSE '' END,"
 C_NONE ", " C_NONE
 " FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid"
 " LEFT JOIN pg_catalog.pg_class fc ON fc.oid = k.confrelid"
@@ -858,17 +887,103 @@ const char bac_ddl_extension_query[] =
 "  WHERE d.objid IN (SELECT pg_catalog.unnest($2)) AND d.deptype <> 'e'"
 "  UNION"
 "  SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extnamespace = $1"
+/* the extension a foreign table's server's wrapper belongs to */
+"  UNION"
+"  SELECT m.refobjid FROM pg_catalog.pg_foreign_table ft"
+"  JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid"
+"  JOIN pg_catalog.pg_foreign_server fs ON fs.oid = ft.ftserver"
+"  JOIN pg_catalog.pg_depend m ON m.classid = 2328::pg_catalog.oid AND m.objid = fs.srvfdw"
+"   AND m.deptype = 'e' AND m.refclassid = 3079"
+"  WHERE c.relnamespace = $1"
 ")"
 " SELECT 'DO $bac$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = ' ||"
 "   pg_catalog.quote_literal(e.extname) || ') THEN EXECUTE pg_catalog.format(' ||"
 "   pg_catalog.quote_literal('CREATE EXTENSION %I WITH SCHEMA %I') || ', ' ||"
 "   pg_catalog.quote_literal(e.extname) || ', ' ||"
 "   CASE WHEN e.extnamespace = $1 THEN 'pg_catalog.current_schema()'"
-"     ELSE pg_catalog.quote_literal(n.nspname) END || E'); END IF; END$bac$;\\n',"
-"   e.extname::pg_catalog.text"
+"     ELSE pg_catalog.quote_literal(n.nspname) END || E'); END IF; END$bac$;\\n' ||"
+/*
+ * An extension installed in the schema itself, found elsewhere when the
+ * script runs (the scripts restored under another name, beside the
+ * original): its schema goes after the target in search_path, so that the
+ * names the scripts use unqualified for its members resolve.
+ */
+"   CASE WHEN e.extnamespace = $1 THEN"
+"    'DO $bac$BEGIN IF (SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname = ' ||"
+"    pg_catalog.quote_literal(e.extname) || ') OPERATOR(pg_catalog.<>) (SELECT n.oid FROM pg_catalog.pg_namespace n' ||"
+"    ' WHERE n.nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema()) THEN' ||"
+"    ' PERFORM pg_catalog.set_config(''search_path'', pg_catalog.current_setting(''search_path'') || '', '' ||' ||"
+"    ' (SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n' ||"
+"    ' ON n.oid OPERATOR(pg_catalog.=) e.extnamespace WHERE e.extname = ' || pg_catalog.quote_literal(e.extname) ||"
+"    E'), true); END IF; END$bac$;\\n' ELSE '' END,"
+"   e.extname::pg_catalog.text, e.extversion, n.nspname::pg_catalog.text,"
+"   e.extnamespace = $1, e.extrelocatable"
 " FROM used JOIN pg_catalog.pg_extension e ON e.oid = used.extoid"
 " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
 " ORDER BY e.extname";
+
+/* an options array (name=value items) as an OPTIONS clause, or '' */
+#define OPTIONS_SQL(arr) \
+	" COALESCE((SELECT ' OPTIONS (' || pg_catalog.string_agg(" \
+	"  pg_catalog.quote_ident(pg_catalog.split_part(o.o, '=', 1)) || ' ' ||" \
+	"  pg_catalog.quote_literal(pg_catalog.substr(o.o, pg_catalog.strpos(o.o, '=') + 1)), ', '" \
+	"  ORDER BY o.n) || ')' FROM pg_catalog.unnest(" arr ") WITH ORDINALITY AS o(o, n)), '') "
+
+/*
+ * The foreign servers the schema's foreign tables use, and their
+ * foreign-data wrappers unless an extension makes them: statements that
+ * create each where it is missing, and warn of user mappings that existed
+ * at capture time and are missing where the scripts run (user mappings
+ * hold credentials: they are the operator's to make).  Owners stay the
+ * restoring role's.  Text that holds the dollar-quote tag is left out, with
+ * a warning, rather than quoted unsafely.
+ */
+const char bac_ddl_server_query[] =
+"WITH srv AS ("
+"  SELECT DISTINCT fs.oid, fs.srvname, fs.srvtype, fs.srvversion, fs.srvoptions,"
+"   w.oid AS fdwoid, w.fdwname, w.fdwhandler, w.fdwvalidator, w.fdwoptions,"
+"   EXISTS (SELECT 1 FROM pg_catalog.pg_depend m WHERE m.classid = 2328::pg_catalog.oid"
+"    AND m.objid = w.oid AND m.deptype = 'e') AS fdw_in_extension"
+"  FROM pg_catalog.pg_foreign_table ft"
+"  JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid"
+"  JOIN pg_catalog.pg_foreign_server fs ON fs.oid = ft.ftserver"
+"  JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = fs.srvfdw"
+"  WHERE c.relnamespace = $1),"
+" stmt AS ("
+"  SELECT srv.srvname, 'DO $bac_srv$BEGIN' ||"
+"   CASE WHEN srv.fdw_in_extension THEN '' ELSE"
+"    ' IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_data_wrapper WHERE fdwname = ' ||"
+"    pg_catalog.quote_literal(srv.fdwname) || ') THEN CREATE FOREIGN DATA WRAPPER ' ||"
+"    pg_catalog.quote_ident(srv.fdwname) ||"
+"    CASE WHEN srv.fdwhandler <> 0 THEN ' HANDLER ' || srv.fdwhandler::pg_catalog.regproc::pg_catalog.text"
+"     ELSE '' END ||"
+"    CASE WHEN srv.fdwvalidator <> 0 THEN ' VALIDATOR ' || srv.fdwvalidator::pg_catalog.regproc::pg_catalog.text"
+"     ELSE '' END ||" OPTIONS_SQL("srv.fdwoptions") " || '; END IF;' END ||"
+"   ' IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = ' ||"
+"   pg_catalog.quote_literal(srv.srvname) || ') THEN CREATE SERVER ' || pg_catalog.quote_ident(srv.srvname) ||"
+"   COALESCE(' TYPE ' || pg_catalog.quote_literal(srv.srvtype), '') ||"
+"   COALESCE(' VERSION ' || pg_catalog.quote_literal(srv.srvversion), '') ||"
+"   ' FOREIGN DATA WRAPPER ' || pg_catalog.quote_ident(srv.fdwname) ||" OPTIONS_SQL("srv.srvoptions") " ||"
+"   '; END IF;' ||"
+"   COALESCE((SELECT pg_catalog.string_agg(' IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_user_mappings' ||"
+"     ' WHERE srvname = ' || pg_catalog.quote_literal(srv.srvname) || ' AND usename = ' ||"
+"     pg_catalog.quote_literal(um.usename) || ') THEN RAISE WARNING ' ||"
+"     pg_catalog.quote_literal('user mapping for ' || pg_catalog.quote_ident(um.usename) ||"
+"      ' on server ' || pg_catalog.quote_ident(srv.srvname) || ' is missing') ||"
+"     ' USING DETAIL = ' || pg_catalog.quote_literal('It existed when the snapshot was taken;' ||"
+"      ' user mappings hold credentials and are not part of a snapshot.') ||"
+"     ', HINT = ' || pg_catalog.quote_literal('Create it with CREATE USER MAPPING before using the foreign tables.') ||"
+"     '; END IF;', '' ORDER BY um.usename)"
+"    FROM pg_catalog.pg_user_mappings um WHERE um.srvid = srv.oid), '') ||"
+"   E' END$bac_srv$;\\n' AS sql"
+"  FROM srv)"
+" SELECT CASE WHEN pg_catalog.strpos(pg_catalog.substr(stmt.sql, 18,"
+"   pg_catalog.length(stmt.sql) - 32), '$bac_srv$') > 0"
+"  THEN 'DO $bac_srv$BEGIN RAISE WARNING ' || pg_catalog.quote_literal('foreign server ' ||"
+"   pg_catalog.quote_ident(stmt.srvname) || ' was not recreated: its definition holds the dollar-quote tag pg_bac uses') ||"
+"   E'; END$bac_srv$;\\n'"
+"  ELSE stmt.sql END"
+" FROM stmt ORDER BY stmt.srvname";
 
 /* what cannot be captured, one description per row */
 const char bac_ddl_uncaptured_query[] =
@@ -909,11 +1024,6 @@ const char bac_ddl_uncaptured_query[] =
 " so the scripts could not name it)' FROM pg_catalog.pg_type t WHERE t.typnamespace = $1"
 "  AND t.typrelid = 0"
 "  AND EXISTS (SELECT 1 FROM pg_catalog.pg_type s WHERE s.typnamespace = 11 AND s.typname = t.typname)"
-" UNION ALL SELECT 'function ' || pg_catalog.quote_ident(p.proname) || '(' ||"
-"  pg_catalog.pg_get_function_identity_arguments(p.oid) || ') (pg_catalog has the same signature,"
-" so the scripts could not name it)' FROM pg_catalog.pg_proc p WHERE p.pronamespace = $1"
-"  AND EXISTS (SELECT 1 FROM pg_catalog.pg_proc s WHERE s.pronamespace = 11 AND s.proname = p.proname"
-"  AND s.proargtypes = p.proargtypes)"
 " UNION ALL SELECT 'security labels of ' || l.provider || ' on ' || pg_catalog.count(*) || ' objects'"
 "  FROM pg_catalog.pg_seclabel l WHERE (l.classoid = " C_CLASS " AND l.objoid IN"
 "   (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = $1))"

@@ -47,6 +47,25 @@
  * same assumption restore makes.  A table whose columns cannot be derived
  * that way (a parent in another schema) gets a COPY without column list.
  *
+ * Options, with the meaning of pg_dump's:
+ *	schema_only (-s)	no data: no COPY blocks, no setval, no REFRESH
+ *						MATERIALIZED VIEW;
+ *	data_only (-a)		the data only, for a schema that exists already:
+ *						no CREATE SCHEMA, of the scripts only the setval
+ *						and REFRESH MATERIALIZED VIEW statements;
+ *	no_owner (-O)		no ALTER ... OWNER TO: the objects belong to the
+ *						role that runs the script; the privileges the
+ *						owner held on its own objects go to that role
+ *						(CURRENT_USER), as they would with pg_dump -O;
+ *	no_privileges (-x)	no GRANT, REVOKE, ALTER DEFAULT PRIVILEGES (nor the
+ *						SET ROLE / RESET ROLE around grants made by
+ *						another grantor).
+ * The scripts are filtered statement by statement: the server's grammar
+ * splits them (raw_parser) and each statement is classified by its parse
+ * node; the schema's own owner, privileges and default privileges are
+ * DO blocks (see IN_CURRENT_SCHEMA in ddl_catalog.c), classified by the
+ * statement their format() template starts with.
+ *
  * Privileges: the caller must be a superuser, or own the service's schema
  * as it exists now (the rule of bac.restore); a snapshot of a schema that
  * no longer exists can be exported by a superuser only.  Every file read
@@ -61,7 +80,10 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -72,15 +94,47 @@
 #include "utils/builtins.h"
 
 #include "manifest.h"
+#include "progress.h"
 
 /* bytes read from a data file at a time */
 #define EXPORT_READ_CHUNK	65536
+
+/* pg_dump's -s, -a, -O, -x */
+typedef struct ExportOptions
+{
+	bool		schema_only;
+	bool		data_only;
+	bool		no_owner;
+	bool		no_privileges;
+} ExportOptions;
+
+/* what a statement of a captured script is, for the options */
+typedef enum ExportStmtKind
+{
+	EXPORT_STMT_OTHER,			/* definitions, comments, ... */
+	EXPORT_STMT_OWNER,			/* ALTER ... OWNER TO */
+	EXPORT_STMT_ACL,			/* GRANT, REVOKE, default privileges, SET ROLE */
+	EXPORT_STMT_DATA			/* setval, REFRESH MATERIALIZED VIEW */
+} ExportStmtKind;
+
+/* the object whose privileges are being rebuilt, while filtering (-O) */
+typedef struct ExportAclState
+{
+	char	   *object;			/* "<kind> <name>" of the last REVOKE ... FROM PUBLIC */
+	char	   *owner;			/* its owner, from the REVOKE ALL ... FROM <owner> after it */
+} ExportAclState;
+
+/* the schema's DO blocks: EXECUTE pg_catalog.format('<template>', schema) */
+#define EXPORT_DO_PREFIX	"DO $bac$BEGIN EXECUTE pg_catalog.format('"
+#define EXPORT_DO_SUFFIX	"', pg_catalog.current_schema()); END$bac$"
 
 /* one piece of the script: literal text, or a data file */
 typedef struct ExportStep
 {
 	char	   *text;			/* lines to return, or NULL */
 	char	   *path;			/* absolute path of a data file, or NULL */
+	char	   *table;			/* its table (for bac.progress) */
+	bool		last;			/* the table's last data file */
 } ExportStep;
 
 /* what survives between calls */
@@ -101,6 +155,7 @@ typedef struct ExportState
 	StringInfoData buf;			/* bytes read but not yet returned */
 	int			buf_pos;		/* start of the next line in buf */
 	bool		eof;
+	bool		last;			/* the current file is its table's last */
 	int64		lines;
 } ExportState;
 
@@ -279,17 +334,31 @@ ExportScriptTables(const char *sql)
 }
 
 /*
- * ExportCopyStatement
- *		COPY <schema>.<table> (<columns>) FROM stdin; for one table.
+ * BacExportScriptTables
+ *		The tables a pre-data script creates, with their columns, for
+ *		BacExportCopyTarget (also used by plainscript.c).
  */
-static char *
-ExportCopyStatement(const char *schema, const char *table, List *tables)
+List *
+BacExportScriptTables(const char *pre_data)
+{
+	return ExportScriptTables(pre_data);
+}
+
+/*
+ * BacExportCopyTarget
+ *		"<schema>.<table> (<columns>)" for a COPY of one table's data
+ *		files: the stored columns in the order the data files hold them,
+ *		or no column list where they are unknown (tables is what
+ *		BacExportScriptTables returned).
+ */
+char *
+BacExportCopyTarget(const char *schema, const char *table, List *tables)
 {
 	ExportTableCols *t = ExportFindTable(tables, table);
 	StringInfoData s;
 
 	initStringInfo(&s);
-	appendStringInfo(&s, "COPY %s.%s ", quote_identifier(schema),
+	appendStringInfo(&s, "%s.%s", quote_identifier(schema),
 					 quote_identifier(table));
 	if (t != NULL && t->known)
 	{
@@ -307,7 +376,7 @@ ExportCopyStatement(const char *schema, const char *table, List *tables)
 		ListCell   *lc;
 		bool		first = true;
 
-		appendStringInfoChar(&s, '(');
+		appendStringInfoString(&s, " (");
 		foreach(lc, t->columns)
 		{
 			ExportColumn *col = lfirst(lc);
@@ -318,10 +387,425 @@ ExportCopyStatement(const char *schema, const char *table, List *tables)
 							 quote_identifier(col->name));
 			first = false;
 		}
-		appendStringInfoString(&s, ") ");
+		appendStringInfoChar(&s, ')');
 	}
-	appendStringInfoString(&s, "FROM stdin;\n");
 	return s.data;
+}
+
+/*
+ * ExportCopyStatement
+ *		COPY <schema>.<table> (<columns>) FROM stdin; for one table.
+ */
+static char *
+ExportCopyStatement(const char *schema, const char *table, List *tables)
+{
+	return psprintf("COPY %s FROM stdin;\n",
+					BacExportCopyTarget(schema, table, tables));
+}
+
+/*
+ * ExportDoTemplate
+ *		The format() template of one of the schema's DO blocks (still
+ *		quoted as a literal), or NULL if stmt is not one.
+ */
+static char *
+ExportDoTemplate(const char *stmt)
+{
+	size_t		len = strlen(stmt);
+	size_t		plen = strlen(EXPORT_DO_PREFIX);
+	size_t		slen = strlen(EXPORT_DO_SUFFIX);
+
+	if (len < plen + slen || strncmp(stmt, EXPORT_DO_PREFIX, plen) != 0 ||
+		strcmp(stmt + len - slen, EXPORT_DO_SUFFIX) != 0)
+		return NULL;
+	return pnstrdup(stmt + plen, len - plen - slen);
+}
+
+/*
+ * ExportIsAclText
+ *		True if a statement's text starts like one that sets privileges.
+ */
+static bool
+ExportIsAclText(const char *text)
+{
+	return strncmp(text, "GRANT ", 6) == 0 ||
+		strncmp(text, "REVOKE ", 7) == 0 ||
+		strncmp(text, "SET ROLE ", 9) == 0 ||
+		strncmp(text, "RESET ROLE", 10) == 0 ||
+		strncmp(text, "ALTER DEFAULT PRIVILEGES ", 25) == 0;
+}
+
+/*
+ * ExportClassify
+ *		What a parsed statement of a captured script is; text is its
+ *		source text without leading blanks and comments.
+ */
+static ExportStmtKind
+ExportClassify(Node *stmt, const char *text)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_AlterOwnerStmt:
+			return EXPORT_STMT_OWNER;
+		case T_AlterTableStmt:
+			{
+				AlterTableStmt *at = (AlterTableStmt *) stmt;
+				ListCell   *lc;
+
+				foreach(lc, at->cmds)
+				{
+					if (((AlterTableCmd *) lfirst(lc))->subtype != AT_ChangeOwner)
+						return EXPORT_STMT_OTHER;
+				}
+				return at->cmds != NIL ? EXPORT_STMT_OWNER : EXPORT_STMT_OTHER;
+			}
+		case T_GrantStmt:
+		case T_AlterDefaultPrivilegesStmt:
+			return EXPORT_STMT_ACL;
+		case T_VariableSetStmt:
+			return strcmp(((VariableSetStmt *) stmt)->name, "role") == 0 ?
+				EXPORT_STMT_ACL : EXPORT_STMT_OTHER;
+		case T_RefreshMatViewStmt:
+			return EXPORT_STMT_DATA;
+		case T_SelectStmt:
+			{
+				SelectStmt *sel = (SelectStmt *) stmt;
+				ResTarget  *rt;
+				FuncCall   *fc;
+
+				if (list_length(sel->targetList) != 1 || sel->fromClause != NIL)
+					return EXPORT_STMT_OTHER;
+				rt = linitial(sel->targetList);
+				if (rt->val == NULL || !IsA(rt->val, FuncCall))
+					return EXPORT_STMT_OTHER;
+				fc = (FuncCall *) rt->val;
+				return strcmp(strVal(llast(fc->funcname)), "setval") == 0 ?
+					EXPORT_STMT_DATA : EXPORT_STMT_OTHER;
+			}
+		case T_DoStmt:
+			{
+				char	   *tpl = ExportDoTemplate(text);
+
+				if (tpl == NULL)
+					return EXPORT_STMT_OTHER;
+				if (strncmp(tpl, "ALTER SCHEMA %I OWNER TO ", 25) == 0)
+					return EXPORT_STMT_OWNER;
+				return ExportIsAclText(tpl) ? EXPORT_STMT_ACL : EXPORT_STMT_OTHER;
+			}
+		default:
+			return EXPORT_STMT_OTHER;
+	}
+}
+
+/*
+ * ExportAclLine
+ *		For no_owner: one privilege statement (without its ";"), with the
+ *		object owner's own privileges moved to CURRENT_USER.  The captured
+ *		privileges of an object read (ACL_SQL in ddl_catalog.c):
+ *			REVOKE ALL ON <object> FROM PUBLIC
+ *			REVOKE ALL ON <object> FROM <owner>
+ *			GRANT <privileges> ON <object> TO <grantee> [WITH GRANT OPTION]
+ *		so the second line names the owner.  Other lines pass unchanged.
+ */
+static char *
+ExportAclLine(ExportAclState *acl, const char *line)
+{
+	const char *revoke = "REVOKE ALL ON ";
+	size_t		len = strlen(line);
+
+	if (strncmp(line, revoke, strlen(revoke)) == 0)
+	{
+		const char *object = line + strlen(revoke);
+
+		if (len > strlen(revoke) + 12 &&
+			strcmp(line + len - 12, " FROM PUBLIC") == 0)
+		{
+			acl->object = pnstrdup(object, len - strlen(revoke) - 12);
+			acl->owner = NULL;
+			return pstrdup(line);
+		}
+		if (acl->object != NULL && acl->owner == NULL &&
+			strncmp(object, acl->object, strlen(acl->object)) == 0 &&
+			strncmp(object + strlen(acl->object), " FROM ", 6) == 0)
+		{
+			acl->owner = pstrdup(object + strlen(acl->object) + 6);
+			return psprintf("%s%s FROM CURRENT_USER", revoke, acl->object);
+		}
+		acl->object = NULL;
+		return pstrdup(line);
+	}
+	if (strncmp(line, "GRANT ", 6) == 0 && acl->owner != NULL)
+	{
+		char	   *tail = psprintf(" ON %s TO %s", acl->object, acl->owner);
+		char	   *at = strstr(line, tail);
+
+		if (at != NULL && (at[strlen(tail)] == '\0' ||
+						   strcmp(at + strlen(tail), " WITH GRANT OPTION") == 0))
+			return psprintf("%.*s ON %s TO CURRENT_USER%s", (int) (at - line),
+							line, acl->object, at + strlen(tail));
+	}
+	return pstrdup(line);
+}
+
+/*
+ * ExportAclStatement
+ *		For no_owner: a privilege statement (top-level, or one of the
+ *		schema's DO blocks whose template holds several, one per line) with
+ *		ExportAclLine applied to each of its statements.
+ */
+static char *
+ExportAclStatement(ExportAclState *acl, const char *text)
+{
+	char	   *tpl = ExportDoTemplate(text);
+	StringInfoData out;
+	char	   *line;
+	char	   *next;
+
+	if (tpl == NULL)
+		return ExportAclLine(acl, text);
+
+	/* lines "<statement>;" of the template, each ending with a newline */
+	initStringInfo(&out);
+	appendStringInfoString(&out, EXPORT_DO_PREFIX);
+	for (line = tpl; *line; line = next)
+	{
+		char	   *nl = strchr(line, '\n');
+		size_t		n = nl ? (size_t) (nl - line) : strlen(line);
+		bool		semi = n > 0 && line[n - 1] == ';';
+
+		next = nl ? nl + 1 : line + n;
+		appendStringInfoString(&out,
+							   ExportAclLine(acl, pnstrdup(line, semi ? n - 1 : n)));
+		appendStringInfoString(&out, semi ? ";" : "");
+		appendStringInfoString(&out, nl ? "\n" : "");
+	}
+	appendStringInfoString(&out, EXPORT_DO_SUFFIX);
+	return out.data;
+}
+
+/*
+ * ExportSkipBlanks
+ *		Offset of the first character of sql at or after pos that is not
+ *		white space nor part of a "--" comment.
+ */
+static int
+ExportSkipBlanks(const char *sql, int pos)
+{
+	for (;;)
+	{
+		while (sql[pos] == ' ' || sql[pos] == '\t' || sql[pos] == '\n' ||
+			   sql[pos] == '\r')
+			pos++;
+		if (sql[pos] != '-' || sql[pos + 1] != '-')
+			return pos;
+		while (sql[pos] != '\0' && sql[pos] != '\n')
+			pos++;
+	}
+}
+
+/*
+ * ExportFilterScript
+ *		A captured script with the statements the options leave out removed
+ *		(their leading blank lines and comments are kept) and, for no_owner,
+ *		the owners' own privileges given to CURRENT_USER instead.  Without
+ *		any option the script is returned as it is.
+ */
+static char *
+ExportFilterScript(const char *sql, const ExportOptions *opt)
+{
+	List	   *stmts;
+	ListCell   *lc;
+	StringInfoData out;
+	ExportAclState acl = {0};
+	int			pos = 0;
+	int			len = strlen(sql);
+
+	if (!opt->schema_only && !opt->data_only && !opt->no_owner &&
+		!opt->no_privileges)
+		return pstrdup(sql);
+
+	stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	initStringInfo(&out);
+	foreach(lc, stmts)
+	{
+		RawStmt    *raw = lfirst(lc);
+		int			start = raw->stmt_location;
+		int			end = raw->stmt_len > 0 ? start + raw->stmt_len : len;
+		int			first = ExportSkipBlanks(sql, start);
+		char	   *text = pnstrdup(sql + first, Max(end - first, 0));
+		ExportStmtKind kind = ExportClassify(raw->stmt, text);
+		bool		keep;
+
+		CHECK_FOR_INTERRUPTS();
+		if (opt->data_only)
+			keep = (kind == EXPORT_STMT_DATA);
+		else
+			keep = !(opt->schema_only && kind == EXPORT_STMT_DATA) &&
+				!(opt->no_owner && kind == EXPORT_STMT_OWNER) &&
+				!(opt->no_privileges && kind == EXPORT_STMT_ACL);
+
+		/* what precedes the statement: blank lines and comments */
+		appendBinaryStringInfo(&out, sql + pos, first - pos);
+		if (keep)
+		{
+			if (opt->no_owner && kind == EXPORT_STMT_ACL)
+				appendStringInfoString(&out, ExportAclStatement(&acl, text));
+			else
+				appendStringInfoString(&out, text);
+		}
+		pos = end;
+		/* the statement's ";" and the rest of its line */
+		if (pos < len && sql[pos] == ';')
+			pos++;
+		if (keep)
+			appendStringInfoChar(&out, ';');
+		while (pos < len && sql[pos] != '\n' && isspace((unsigned char) sql[pos]))
+			pos++;
+		if (!keep && pos < len && sql[pos] == '\n')
+			pos++;
+	}
+	appendStringInfoString(&out, sql + pos);
+	return out.data;
+}
+
+/*
+ * ExportParents
+ *		Pairs (table, parent) of the schema's own tables, from the CREATE
+ *		TABLE ... INHERITS / PARTITION OF statements of the pre-data script
+ *		(*children, *parents: parallel lists of names).
+ */
+static void
+ExportParents(const char *pre, List **children, List **parents)
+{
+	ListCell   *lc;
+
+	foreach(lc, raw_parser(pre, RAW_PARSE_DEFAULT))
+	{
+		Node	   *stmt = ((RawStmt *) lfirst(lc))->stmt;
+		ListCell   *li;
+
+		if (!IsA(stmt, CreateStmt) ||
+			((CreateStmt *) stmt)->relation->schemaname != NULL)
+			continue;
+		foreach(li, ((CreateStmt *) stmt)->inhRelations)
+		{
+			RangeVar   *parent = lfirst(li);
+
+			if (parent->schemaname != NULL)
+				continue;
+			*children = lappend(*children, ((CreateStmt *) stmt)->relation->relname);
+			*parents = lappend(*parents, parent->relname);
+		}
+	}
+}
+
+/*
+ * ExportIsOrDescends
+ *		True if table is ancestor or inherits from it, at any depth.
+ */
+static bool
+ExportIsOrDescends(const char *table, const char *ancestor, List *children,
+				   List *parents, int depth)
+{
+	ListCell   *c;
+	ListCell   *p;
+
+	if (strcmp(table, ancestor) == 0)
+		return true;
+	if (depth > 100)			/* no inheritance is that deep: a cycle */
+		return false;
+	forboth(c, children, p, parents)
+	{
+		if (strcmp(lfirst(c), table) == 0 &&
+			ExportIsOrDescends(lfirst(p), ancestor, children, parents, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * ExportForeignKeyOrder
+ *		For data_only, where the constraints exist already while the data
+ *		loads: the tables in an order where the rows a foreign key refers
+ *		to come first (as pg_dump --data-only orders them).  The foreign
+ *		keys are the post-data script's ALTER TABLE ... ADD CONSTRAINT
+ *		... FOREIGN KEY within the schema; a key on a partitioned or parent
+ *		table binds its partitions and children.  Tables in a cycle keep
+ *		their manifest order (pg_dump warns about those).
+ */
+static List *
+ExportForeignKeyOrder(List *tables, const char *pre, const char *post)
+{
+	List	   *children = NIL;
+	List	   *parents = NIL;
+	List	   *fk_from = NIL;
+	List	   *fk_to = NIL;
+	List	   *todo = list_copy(tables);
+	List	   *done = NIL;
+	ListCell   *lc;
+
+	ExportParents(pre, &children, &parents);
+	foreach(lc, raw_parser(post, RAW_PARSE_DEFAULT))
+	{
+		Node	   *stmt = ((RawStmt *) lfirst(lc))->stmt;
+		ListCell   *lcmd;
+
+		if (!IsA(stmt, AlterTableStmt) ||
+			((AlterTableStmt *) stmt)->relation->schemaname != NULL)
+			continue;
+		foreach(lcmd, ((AlterTableStmt *) stmt)->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lcmd);
+			Constraint *con = (Constraint *) cmd->def;
+
+			if (cmd->subtype != AT_AddConstraint || con == NULL ||
+				!IsA(con, Constraint) || con->contype != CONSTR_FOREIGN ||
+				con->pktable->schemaname != NULL)
+				continue;
+			fk_from = lappend(fk_from, ((AlterTableStmt *) stmt)->relation->relname);
+			fk_to = lappend(fk_to, con->pktable->relname);
+		}
+	}
+
+	while (todo != NIL)
+	{
+		BacManifestTable *ready = NULL;
+
+		foreach(lc, todo)
+		{
+			BacManifestTable *t = lfirst(lc);
+			bool		waits = false;
+			ListCell   *f;
+			ListCell   *k;
+
+			/* t waits for any other table still to load that a key of t refers to */
+			forboth(f, fk_from, k, fk_to)
+			{
+				ListCell   *lu;
+
+				if (!ExportIsOrDescends(t->name, lfirst(f), children, parents, 0))
+					continue;
+				foreach(lu, todo)
+				{
+					BacManifestTable *u = lfirst(lu);
+
+					if (u != t &&
+						ExportIsOrDescends(u->name, lfirst(k), children, parents, 0))
+						waits = true;
+				}
+			}
+			if (!waits)
+			{
+				ready = t;
+				break;
+			}
+		}
+		if (ready == NULL)		/* a cycle: the rest in manifest order */
+			return list_concat(done, todo);
+		done = lappend(done, ready);
+		todo = list_delete_ptr(todo, ready);
+	}
+	return done;
 }
 
 /*
@@ -361,7 +845,8 @@ ExportComment(const char *text)
  *		The comments and settings the script starts with, then the schema.
  */
 static char *
-ExportHeader(BacManifest *m, BacManifestService *svc, const char *target)
+ExportHeader(BacManifest *m, BacManifestService *svc, const char *target,
+			 const ExportOptions *opt)
 {
 	StringInfoData s;
 	ListCell   *lc;
@@ -381,6 +866,12 @@ ExportHeader(BacManifest *m, BacManifestService *svc, const char *target)
 					 ExportComment(m->database), ExportComment(m->encoding),
 					 ExportComment(m->server_version));
 	appendStringInfo(&s, "-- Exported by pg_bac version %s\n", PG_BAC_VERSION);
+	if (opt->schema_only || opt->data_only || opt->no_owner || opt->no_privileges)
+		appendStringInfo(&s, "-- Options:%s%s%s%s\n",
+						 opt->schema_only ? " schema_only" : "",
+						 opt->data_only ? " data_only" : "",
+						 opt->no_owner ? " no_owner" : "",
+						 opt->no_privileges ? " no_privileges" : "");
 	foreach(lc, svc->extensions)
 		appendStringInfo(&s, "-- Needs extension: %s\n",
 						 ExportComment((char *) lfirst(lc)));
@@ -404,7 +895,8 @@ ExportHeader(BacManifest *m, BacManifestService *svc, const char *target)
 						   "SET row_security = off;\n"
 						   "SET default_tablespace = '';\n"
 						   "SET default_table_access_method = heap;\n\n");
-	appendStringInfo(&s, "CREATE SCHEMA %s;\n", quote_identifier(target));
+	if (!opt->data_only)
+		appendStringInfo(&s, "CREATE SCHEMA %s;\n", quote_identifier(target));
 	appendStringInfo(&s, "SELECT pg_catalog.set_config('search_path', %s, false);\n\n",
 					 quote_literal_cstr(quote_identifier(target)));
 	return s.data;
@@ -465,7 +957,7 @@ ExportCheckPrivilege(BacManifest *m, BacManifestService *svc)
  */
 static ExportState *
 ExportPrepare(const char *snapshot_id, const char *service,
-			  const char *as_schema)
+			  const char *as_schema, const ExportOptions *opt)
 {
 	ExportState *st = palloc0(sizeof(ExportState));
 	BacManifest *m;
@@ -492,7 +984,13 @@ ExportPrepare(const char *snapshot_id, const char *service,
 				 errhint("Check the snapshot with bac.verify_snapshot().")));
 
 	/* size and SHA-256 of every file to be read, before the first line */
-	BacVerifyFilesOrError(m, BacManifestServiceFiles(svc));
+	BacProgressBegin(BAC_PROGRESS_EXPORT, m->snapshot_id, svc->service);
+	BacProgressTotals(opt->schema_only ? 0 : list_length(svc->tables), -1);
+	BacProgressPhase("verifying");
+	if (opt->schema_only)
+		BacVerifyFilesOrError(m, list_make2(svc->pre_data, svc->post_data));
+	else
+		BacVerifyFilesOrError(m, BacManifestServiceFiles(m, svc));
 
 	pre = BacReadWholeFile(psprintf("%s/%s", m->directory, svc->pre_data),
 						   "snapshot script", false, NULL);
@@ -502,13 +1000,16 @@ ExportPrepare(const char *snapshot_id, const char *service,
 	post = ExportToServer(post, strlen(post), st->src_encoding);
 	tables = ExportScriptTables(pre);
 
-	ExportAddText(&st->steps, ExportHeader(m, svc, target));
-	ExportAddText(&st->steps, pre);
-	foreach(lc, svc->tables)
+	ExportAddText(&st->steps, ExportHeader(m, svc, target, opt));
+	ExportAddText(&st->steps, ExportFilterScript(pre, opt));
+	foreach(lc, opt->data_only ?
+			ExportForeignKeyOrder(svc->tables, pre, post) : svc->tables)
 	{
 		BacManifestTable *t = lfirst(lc);
 		ListCell   *lf;
 
+		if (opt->schema_only)
+			break;
 		ExportAddText(&st->steps,
 					  psprintf("\n--\n-- Data for table %s: %lld rows\n--\n\n%s",
 							   ExportComment(quote_identifier(t->name)),
@@ -519,6 +1020,8 @@ ExportPrepare(const char *snapshot_id, const char *service,
 			ExportStep *fs = palloc0(sizeof(ExportStep));
 
 			fs->path = psprintf("%s/%s", m->directory, (char *) lfirst(lf));
+			fs->table = t->name;
+			fs->last = (lnext(t->files, lf) == NULL);
 			st->steps = lappend(st->steps, fs);
 		}
 		ExportAddText(&st->steps, pstrdup("\\.\n"));
@@ -529,8 +1032,325 @@ ExportPrepare(const char *snapshot_id, const char *service,
 	 * does, not with the error row_security = off gives there.
 	 */
 	ExportAddText(&st->steps, pstrdup("\nSET row_security = on;\n\n"));
-	ExportAddText(&st->steps, post);
+	ExportAddText(&st->steps, ExportFilterScript(post, opt));
 	ExportAddText(&st->steps, pstrdup("\n--\n-- pg_bac export complete\n--\n"));
+	initStringInfo(&st->buf);
+	BacProgressPhase("streaming");
+	return st;
+}
+
+/* one item of a service's script, for the group export's one order */
+typedef struct ExportItem
+{
+	int			position;		/* in the snapshot-wide order */
+	int			service;		/* index in the exported services */
+	char	   *text;
+} ExportItem;
+
+/*
+ * ExportItemCompare
+ *		qsort order of items: by position, then service.
+ */
+static int
+ExportItemCompare(const void *a, const void *b)
+{
+	const ExportItem *x = a;
+	const ExportItem *y = b;
+
+	if (x->position != y->position)
+		return x->position < y->position ? -1 : 1;
+	return x->service < y->service ? -1 : (x->service > y->service ? 1 : 0);
+}
+
+/*
+ * ExportSwitch
+ *		The statement that makes the next statements create in, and resolve
+ *		names in, schema.
+ */
+static char *
+ExportSwitch(const char *schema)
+{
+	return psprintf("SELECT pg_catalog.set_config('search_path', %s, false);\n",
+					quote_literal_cstr(quote_identifier(schema)));
+}
+
+/*
+ * ExportAddInOrder
+ *		One section of every service (scripts[i] with order[i]): the text
+ *		before each script's first item, service by service, then all items
+ *		in the snapshot's one order, each run of one service after a switch
+ *		to its schema.  Without a recorded order (older snapshots), the
+ *		scripts one after another.
+ */
+static void
+ExportAddInOrder(List **steps, List *services, char **scripts, List **orders,
+				 int src_encoding)
+{
+	int			n = list_length(services);
+	int			nitems = 0;
+	ExportItem *items;
+	int			i;
+	int			last = -1;
+	bool		ordered = true;
+
+	for (i = 0; i < n; i++)
+	{
+		if (orders[i] == NIL)
+			ordered = false;
+		nitems += list_length(orders[i]) / 2;
+	}
+	if (!ordered)
+	{
+		for (i = 0; i < n; i++)
+		{
+			BacManifestService *svc = list_nth(services, i);
+
+			ExportAddText(steps, ExportSwitch(svc->schema));
+			ExportAddText(steps, ExportToServer(scripts[i], strlen(scripts[i]),
+												src_encoding));
+		}
+		return;
+	}
+	items = palloc(sizeof(ExportItem) * (nitems + 1));
+	nitems = 0;
+	for (i = 0; i < n; i++)
+	{
+		BacManifestService *svc = list_nth(services, i);
+		int			len = strlen(scripts[i]);
+		int			first = list_nth_int(orders[i], 0);
+		int			k;
+
+		ExportAddText(steps, ExportSwitch(svc->schema));
+		ExportAddText(steps, ExportToServer(scripts[i], Min(first, len),
+											src_encoding));
+		for (k = 0; k < list_length(orders[i]); k += 2)
+		{
+			int			from = list_nth_int(orders[i], k);
+			int			to = k + 2 < list_length(orders[i]) ?
+			list_nth_int(orders[i], k + 2) : len;
+
+			if (from > len || to > len || from > to)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("the order of service \"%s\" does not match its script",
+								svc->service),
+						 errdetail("An item offset lies outside the script or before the previous one."),
+						 errhint("Check the snapshot with bac.verify_snapshot().")));
+			items[nitems].position = list_nth_int(orders[i], k + 1);
+			items[nitems].service = i;
+			items[nitems].text = ExportToServer(scripts[i] + from, to - from,
+												src_encoding);
+			nitems++;
+		}
+	}
+	qsort(items, nitems, sizeof(ExportItem), ExportItemCompare);
+	for (i = 0; i < nitems; i++)
+	{
+		if (items[i].service != last)
+			ExportAddText(steps,
+						  ExportSwitch(((BacManifestService *)
+										list_nth(services, items[i].service))->schema));
+		last = items[i].service;
+		ExportAddText(steps, items[i].text);
+	}
+}
+
+/*
+ * ExportGroupHeader
+ *		The comments and settings a group's script starts with, then its
+ *		schemas (public, which every database has, only if missing).
+ */
+static char *
+ExportGroupHeader(BacManifest *m, List *services)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "--\n-- pg_bac export of a group of services, in one dependency order\n--\n");
+	foreach(lc, services)
+	{
+		BacManifestService *svc = lfirst(lc);
+		ListCell   *lc2;
+
+		appendStringInfo(&s, "-- Service: %s (schema %s)\n",
+						 ExportComment(svc->service), ExportComment(svc->schema));
+		foreach(lc2, svc->extensions)
+			appendStringInfo(&s, "--   needs extension: %s\n",
+							 ExportComment((char *) lfirst(lc2)));
+		foreach(lc2, svc->uncaptured)
+			appendStringInfo(&s, "--   not captured: %s\n",
+							 ExportComment((char *) lfirst(lc2)));
+	}
+	/*
+	 * The label belongs to the whole snapshot: shown only when every
+	 * service of it is exported (the caller may act on all of them).
+	 */
+	if (list_length(services) < list_length(m->services))
+		appendStringInfo(&s, "-- Snapshot: %s\n", m->snapshot_id);
+	else
+		appendStringInfo(&s, "-- Snapshot: %s%s%s%s\n", m->snapshot_id,
+						 m->label ? " (label " : "",
+						 m->label ? ExportComment(m->label) : "",
+						 m->label ? ")" : "");
+	appendStringInfo(&s, "-- Consistent at: %s\n", ExportComment(m->consistent_at));
+	appendStringInfo(&s, "-- Source database: %s, encoding %s, server version %s\n",
+					 ExportComment(m->database), ExportComment(m->encoding),
+					 ExportComment(m->server_version));
+	appendStringInfo(&s, "-- Exported by pg_bac version %s\n--\n\n", PG_BAC_VERSION);
+	appendStringInfoString(&s,
+						   "SET statement_timeout = 0;\n"
+						   "SET lock_timeout = 0;\n"
+						   "SET idle_in_transaction_session_timeout = 0;\n");
+	appendStringInfo(&s, "SET client_encoding = %s;\n",
+					 quote_literal_cstr(pg_get_client_encoding_name()));
+	appendStringInfoString(&s,
+						   "SET standard_conforming_strings = on;\n"
+						   "SELECT pg_catalog.set_config('search_path', '', false);\n"
+						   "SET check_function_bodies = false;\n"
+						   "SET xmloption = content;\n"
+						   "SET client_min_messages = warning;\n"
+						   "SET row_security = off;\n"
+						   "SET default_tablespace = '';\n"
+						   "SET default_table_access_method = heap;\n\n");
+	foreach(lc, services)
+	{
+		BacManifestService *svc = lfirst(lc);
+
+		appendStringInfo(&s, "CREATE SCHEMA %s%s;\n",
+						 strcmp(svc->schema, "public") == 0 ? "IF NOT EXISTS " : "",
+						 quote_identifier(svc->schema));
+	}
+	appendStringInfoChar(&s, '\n');
+	return s.data;
+}
+
+/*
+ * ExportGroupServices
+ *		The services of the snapshot to export: those named (each once), or
+ *		all of them for NULL.
+ */
+static List *
+ExportGroupServices(BacManifest *m, ArrayType *names)
+{
+	List	   *result = NIL;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+
+	if (names == NULL)
+		return m->services;
+	deconstruct_array(names, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
+					  &elems, &nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("services must not be empty"),
+				 errhint("Name the services to export, or pass NULL for all of the snapshot.")));
+	for (i = 0; i < n; i++)
+	{
+		BacManifestService *svc;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("services must not contain NULL"),
+					 errhint("Name the services to export.")));
+		svc = BacManifestFindService(m, NameStr(*DatumGetName(elems[i])));
+		if (list_member_ptr(result, svc))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("service \"%s\" is named twice", svc->service),
+					 errhint("Name each service once.")));
+		result = lappend(result, svc);
+	}
+	return result;
+}
+
+/*
+ * ExportPrepareGroup
+ *		ExportPrepare for several services in one script: their pre-data
+ *		in the snapshot's one order, the data of all, their post-data in
+ *		that order, like pg_dump -n a -n b.
+ */
+static ExportState *
+ExportPrepareGroup(const char *snapshot_id, ArrayType *names)
+{
+	ExportState *st = palloc0(sizeof(ExportState));
+	BacManifest *m = BacReadManifest(snapshot_id, 0);
+	List	   *services = ExportGroupServices(m, names);
+	int			n = list_length(services);
+	char	  **pre = palloc(sizeof(char *) * n);
+	char	  **post = palloc(sizeof(char *) * n);
+	List	  **pre_order = palloc(sizeof(List *) * n);
+	List	  **post_order = palloc(sizeof(List *) * n);
+	List	   *paths = NIL;
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, services)
+	{
+		ExportCheckPrivilege(m, lfirst(lc));
+		paths = list_concat(paths, BacManifestServiceFiles(m, lfirst(lc)));
+	}
+	st->compression = m->compression;
+	st->src_encoding = pg_char_to_encoding(m->encoding);
+	if (st->src_encoding < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("snapshot \"%s\" names unknown encoding \"%s\"",
+						m->snapshot_id, m->encoding),
+				 errhint("Check the snapshot with bac.verify_snapshot().")));
+	BacVerifyFilesOrError(m, paths);
+
+	/* offsets are of the files' bytes: split before converting */
+	for (i = 0; i < n; i++)
+	{
+		BacManifestService *svc = list_nth(services, i);
+
+		pre[i] = BacReadWholeFile(psprintf("%s/%s", m->directory, svc->pre_data),
+								  "snapshot script", false, NULL);
+		post[i] = BacReadWholeFile(psprintf("%s/%s", m->directory, svc->post_data),
+								   "snapshot script", false, NULL);
+		pre_order[i] = svc->pre_order;
+		post_order[i] = svc->post_order;
+	}
+
+	ExportAddText(&st->steps, ExportGroupHeader(m, services));
+	ExportAddInOrder(&st->steps, services, pre, pre_order, st->src_encoding);
+	for (i = 0; i < n; i++)
+	{
+		BacManifestService *svc = list_nth(services, i);
+		List	   *tables = ExportScriptTables(ExportToServer(pre[i], strlen(pre[i]),
+															   st->src_encoding));
+
+		foreach(lc, svc->tables)
+		{
+			BacManifestTable *t = lfirst(lc);
+			ListCell   *lf;
+
+			ExportAddText(&st->steps,
+						  psprintf("\n--\n-- Data for table %s.%s: %lld rows\n--\n\n%s",
+								   ExportComment(quote_identifier(svc->schema)),
+								   ExportComment(quote_identifier(t->name)),
+								   (long long) t->rows,
+								   ExportCopyStatement(svc->schema, t->name, tables)));
+			foreach(lf, t->files)
+			{
+				ExportStep *fs = palloc0(sizeof(ExportStep));
+
+				fs->path = psprintf("%s/%s", m->directory, (char *) lfirst(lf));
+				st->steps = lappend(st->steps, fs);
+			}
+			ExportAddText(&st->steps, pstrdup("\\.\n"));
+		}
+	}
+	/* see ExportPrepare */
+	ExportAddText(&st->steps, pstrdup("\nSET row_security = on;\n\n"));
+	ExportAddInOrder(&st->steps, services, post, post_order, st->src_encoding);
+	ExportAddText(&st->steps, pstrdup("\n--\n-- pg_bac export complete\n--\n"));
+
 	initStringInfo(&st->buf);
 	return st;
 }
@@ -557,6 +1377,7 @@ static void
 ExportShutdown(Datum arg)
 {
 	ExportCloseReader((ExportState *) DatumGetPointer(arg));
+	BacProgressEnd();
 }
 
 /*
@@ -642,6 +1463,8 @@ ExportNextLine(ExportState *st, MemoryContext keep)
 						 errdetail("A data file of a snapshot holds COPY text, which ends with a newline."),
 						 errhint("Check the snapshot with bac.verify_snapshot().")));
 			ExportCloseReader(st);
+			if (st->last)
+				BacProgressAdvance(1, 0);
 			continue;
 		}
 
@@ -661,6 +1484,8 @@ ExportNextLine(ExportState *st, MemoryContext keep)
 				MemoryContext old = MemoryContextSwitchTo(keep);
 
 				st->path = step->path;
+				st->last = step->last;
+				BacProgressTable(step->table);
 				resetStringInfo(&st->buf);
 				st->buf_pos = 0;
 				st->eof = false;
@@ -672,12 +1497,117 @@ ExportNextLine(ExportState *st, MemoryContext keep)
 }
 
 /*
- * bac.export(snapshot_id text, service name, as_schema name DEFAULT NULL)
+ * ExportGetOptions
+ *		The boolean options of bac.export() (arguments 4 to 7; absent when
+ *		the SQL definition is still 0.1's), checked.
+ */
+static void
+ExportGetOptions(FunctionCallInfo fcinfo, ExportOptions *opt)
+{
+	static const char *const names[] = {"schema_only", "data_only", "no_owner",
+	"no_privileges"};
+	bool	   *fields[] = {&opt->schema_only, &opt->data_only, &opt->no_owner,
+	&opt->no_privileges};
+	int			i;
+
+	for (i = 0; i < 4; i++)
+	{
+		*fields[i] = false;
+		if (PG_NARGS() <= 3 + i)
+			continue;
+		if (PG_ARGISNULL(3 + i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be NULL", names[i]),
+					 errhint("Pass true or false (the default).")));
+		*fields[i] = PG_GETARG_BOOL(3 + i);
+	}
+	if (opt->schema_only && opt->data_only)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("schema_only and data_only cannot be used together"),
+				 errdetail("As with pg_dump's -s and -a, the one leaves out what the other keeps."),
+				 errhint("Export the schema with schema_only => true, then the data with data_only => true.")));
+}
+
+/*
+ * ExportNextRow
+ *		The per-call part of bac.export and bac.export_group: the next line,
+ *		or the end of the set.
+ */
+static Datum
+ExportNextRow(FunctionCallInfo fcinfo)
+{
+	FuncCallContext *funcctx = SRF_PERCALL_SETUP();
+	ExportState *st = funcctx->user_fctx;
+	char	   *line = ExportNextLine(st, funcctx->multi_call_memory_ctx);
+
+	if (line == NULL)
+	{
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+		/* the state goes with the multi-call context: forget it first */
+		ExportCloseReader(st);
+		UnregisterExprContextCallback(rsinfo->econtext, ExportShutdown,
+									  PointerGetDatum(st));
+		BacProgressEnd();
+		SRF_RETURN_DONE(funcctx);
+	}
+	SRF_RETURN_NEXT(funcctx, CStringGetTextDatum(line));
+}
+
+/*
+ * bac.export_group(snapshot_id text, services name[] DEFAULT NULL)
+ *	RETURNS SETOF text
+ *
+ *	The lines of one plain SQL script that recreates several services of a
+ *	snapshot (NULL: all of them) under their names at snapshot time, in one
+ *	dependency order over all of them, like pg_dump -n a -n b; for psql to
+ *	load into another database.
+ */
+PG_FUNCTION_INFO_V1(bac_export_group);
+Datum
+bac_export_group(PG_FUNCTION_ARGS)
+{
+	if (SRF_IS_FIRSTCALL())
+	{
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+		FuncCallContext *funcctx;
+		MemoryContext old;
+		ExportState *st;
+
+		if (PG_ARGISNULL(0))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("snapshot_id must not be NULL"),
+					 errhint("Pass a snapshot_id listed by bac.snapshots().")));
+		if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+			rsinfo->econtext == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("set-valued function called in context that cannot accept a set")));
+		funcctx = SRF_FIRSTCALL_INIT();
+		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+		st = ExportPrepareGroup(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+								PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P_COPY(1));
+		funcctx->user_fctx = st;
+		RegisterExprContextCallback(rsinfo->econtext, ExportShutdown,
+									PointerGetDatum(st));
+		MemoryContextSwitchTo(old);
+	}
+	return ExportNextRow(fcinfo);
+}
+
+/*
+ * bac.export(snapshot_id text, service name, as_schema name DEFAULT NULL,
+ *	schema_only bool DEFAULT false, data_only bool DEFAULT false,
+ *	no_owner bool DEFAULT false, no_privileges bool DEFAULT false)
  *	RETURNS SETOF text
  *
  *	The lines of a plain SQL script that recreates service's schema (named
  *	as_schema, or as at snapshot time when NULL) with its data as of the
- *	snapshot, for psql to load into another database.  See the file header.
+ *	snapshot, for psql to load into another database.  The four options
+ *	mean what pg_dump's -s, -a, -O and -x mean.  See the file header.
  */
 PG_FUNCTION_INFO_V1(bac_export);
 Datum
@@ -685,7 +1615,6 @@ bac_export(PG_FUNCTION_ARGS)
 {
 	FuncCallContext *funcctx;
 	ExportState *st;
-	char	   *line;
 
 	if (SRF_IS_FIRSTCALL())
 	{
@@ -694,6 +1623,7 @@ bac_export(PG_FUNCTION_ARGS)
 		char	   *snapshot_id;
 		char	   *service;
 		char	   *as_schema = NULL;
+		ExportOptions opt;
 
 		if (PG_ARGISNULL(0))
 			ereport(ERROR,
@@ -717,25 +1647,13 @@ bac_export(PG_FUNCTION_ARGS)
 		service = pstrdup(NameStr(*PG_GETARG_NAME(1)));
 		if (!PG_ARGISNULL(2))
 			as_schema = pstrdup(NameStr(*PG_GETARG_NAME(2)));
-		st = ExportPrepare(snapshot_id, service, as_schema);
+		ExportGetOptions(fcinfo, &opt);
+		st = ExportPrepare(snapshot_id, service, as_schema, &opt);
 		funcctx->user_fctx = st;
 		RegisterExprContextCallback(rsinfo->econtext, ExportShutdown,
 									PointerGetDatum(st));
 		MemoryContextSwitchTo(old);
 	}
 
-	funcctx = SRF_PERCALL_SETUP();
-	st = funcctx->user_fctx;
-	line = ExportNextLine(st, funcctx->multi_call_memory_ctx);
-	if (line == NULL)
-	{
-		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-
-		/* the state goes with the multi-call context: forget it first */
-		ExportCloseReader(st);
-		UnregisterExprContextCallback(rsinfo->econtext, ExportShutdown,
-									  PointerGetDatum(st));
-		SRF_RETURN_DONE(funcctx);
-	}
-	SRF_RETURN_NEXT(funcctx, CStringGetTextDatum(line));
+	return ExportNextRow(fcinfo);
 }

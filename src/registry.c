@@ -307,6 +307,47 @@ RegistrySpiExec(const char *sql)
 }
 
 /*
+ * RegistryWarnExtensionMembers
+ *		Warn when schema nspoid holds members of extensions: they are not
+ *		the service's own objects (a snapshot records the extension, not its
+ *		members), and a non-relocatable one cannot move with the schema.
+ *		Needs an SPI connection.
+ */
+static void
+RegistryWarnExtensionMembers(Oid nspoid, const char *schema)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
+	char	   *names;
+	char	   *fixed;
+
+	values[0] = ObjectIdGetDatum(nspoid);
+	if (SPI_execute_with_args("SELECT pg_catalog.string_agg(pg_catalog.quote_ident(e.extname) ||"
+							  "  ' ' || e.extversion, ', ' ORDER BY e.extname),"
+							  " pg_catalog.string_agg(CASE WHEN NOT e.extrelocatable THEN"
+							  "  pg_catalog.quote_ident(e.extname) END, ', ' ORDER BY e.extname)"
+							  " FROM pg_catalog.pg_extension e"
+							  " WHERE e.extnamespace = $1 OR EXISTS (SELECT 1"
+							  "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p"
+							  "   ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND p.oid = d.objid"
+							  "  WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass"
+							  "   AND d.refobjid = e.oid AND d.deptype = 'e' AND p.pronamespace = $1)",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the extensions in schema \"%s\"", schema);
+	names = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	fixed = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (names == NULL)
+		return;
+	ereport(WARNING,
+			(errcode(ERRCODE_WARNING),
+			 errmsg("schema \"%s\" holds the objects of extensions: %s",
+					schema, names),
+			 errdetail("Extension members are not the service's own objects: a snapshot records each extension by name, version and schema, as pg_dump emits CREATE EXTENSION.%s",
+					   fixed ? psprintf(" Not relocatable, so they cannot move with the schema on a restore in place: %s.", fixed) : ""),
+			 errhint("Install extensions into a schema of their own (CREATE EXTENSION ... SCHEMA ...), or move a relocatable one with ALTER EXTENSION ... SET SCHEMA.")));
+}
+
+/*
  * bac.register_service(service name, schema_name name DEFAULT NULL,
  *						owner regrole DEFAULT NULL,
  *						service_group name DEFAULT NULL) RETURNS void
@@ -439,6 +480,7 @@ bac_register_service(PG_FUNCTION_ARGS)
 	RegistryExecute("INSERT INTO bac.service (service, schema_name, owner, service_group)"
 					   " VALUES ($1, $2, $3, $4)",
 					   4, argtypes, values, nulls, 1);
+	RegistryWarnExtensionMembers(nspoid, schema);
 
 	SPI_finish();
 	AtEOXact_GUC(true, guclevel);

@@ -24,6 +24,7 @@
 #include "utils/lsyscache.h"
 #include "utils/varlena.h"
 
+#include "report_xmin.h"
 #include "restore.h"
 
 /*
@@ -241,6 +242,8 @@ ReportLinks(List *services, Tuplestorestate *ts, TupleDesc desc)
  * since the snapshot, every row differs.  broken and orphaned are NULL in
  * these rows (direction 'rows'); the counts are in detail.
  */
+static int64 ReportSnapshotRows(RestoreService *svc, const char *rel);
+
 static void
 ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 {
@@ -280,6 +283,18 @@ ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 		char	   *detail;
 
 		CHECK_FOR_INTERRUPTS();
+		if (in_cur && in_new &&
+			BacXminCountRows(get_relname_relid(rel, curnsp),
+							 get_relname_relid(rel, newnsp),
+							 ReportSnapshotRows(svc, rel), &discarded, &back))
+		{
+			/* counted from the rows' xmin: report_xmin.c */
+			ReportValues(ts, desc, rel, "rows", 0, true, 0, true,
+						 psprintf("table %s: %lld rows discarded (changed or inserted since the snapshot), %lld rows brought back (changed or deleted since)",
+								  quote_identifier(rel), (long long) discarded,
+								  (long long) back));
+			continue;
+		}
 		if (in_cur && in_new)
 		{
 			int64		dummy;
@@ -291,10 +306,10 @@ ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 			 * odds.  Only when they differ are the rows grouped.
 			 */
 			sql = psprintf("SELECT CASE WHEN (SELECT ROW(pg_catalog.count(*), pg_catalog.sum(h), pg_catalog.bit_xor(h))"
-						   "  FROM (SELECT pg_catalog.hashtextextended(o::pg_catalog.text, 0) AS h FROM %s.%s o) s)"
+						   "  FROM (SELECT pg_catalog.hashtextextended(ROW(o.*)::pg_catalog.text, 0) AS h FROM %s.%s o) s)"
 						   " IS NOT DISTINCT FROM"
 						   " (SELECT ROW(pg_catalog.count(*), pg_catalog.sum(h), pg_catalog.bit_xor(h))"
-						   "  FROM (SELECT pg_catalog.hashtextextended(n::pg_catalog.text, 0) AS h FROM %s.%s n) s)"
+						   "  FROM (SELECT pg_catalog.hashtextextended(ROW(n.*)::pg_catalog.text, 0) AS h FROM %s.%s n) s)"
 						   " THEN 1 ELSE 0 END::pg_catalog.int8, 0::pg_catalog.int8",
 						   quote_identifier(cur), quote_identifier(rel),
 						   quote_identifier(svc->target), quote_identifier(rel));
@@ -308,9 +323,9 @@ ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 			sql = psprintf("SELECT COALESCE(pg_catalog.sum(d) FILTER (WHERE d > 0), 0)::pg_catalog.int8,"
 						   " COALESCE(-pg_catalog.sum(d) FILTER (WHERE d < 0), 0)::pg_catalog.int8"
 						   " FROM (SELECT pg_catalog.sum(c) AS d FROM ("
-						   "  SELECT pg_catalog.hashtextextended(o::pg_catalog.text, 0) AS h, 1 AS c FROM %s.%s o"
+						   "  SELECT pg_catalog.hashtextextended(ROW(o.*)::pg_catalog.text, 0) AS h, 1 AS c FROM %s.%s o"
 						   "  UNION ALL"
-						   "  SELECT pg_catalog.hashtextextended(n::pg_catalog.text, 0), -1 FROM %s.%s n) u"
+						   "  SELECT pg_catalog.hashtextextended(ROW(n.*)::pg_catalog.text, 0), -1 FROM %s.%s n) u"
 						   " GROUP BY h) g",
 						   quote_identifier(cur), quote_identifier(rel),
 						   quote_identifier(svc->target), quote_identifier(rel));
@@ -336,6 +351,26 @@ ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 		}
 		ReportValues(ts, desc, rel, "rows", 0, true, 0, true, detail);
 	}
+}
+
+/*
+ * ReportSnapshotRows
+ *		Rows of table rel in the snapshot (what the restore loaded), from the
+ *		manifest; -1 if it does not list the table.
+ */
+static int64
+ReportSnapshotRows(RestoreService *svc, const char *rel)
+{
+	ListCell   *lc;
+
+	foreach(lc, svc->ms->tables)
+	{
+		BacManifestTable *t = lfirst(lc);
+
+		if (strcmp(t->name, rel) == 0)
+			return t->rows;
+	}
+	return -1;
 }
 
 /*

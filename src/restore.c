@@ -53,6 +53,8 @@
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 
+#include "progress.h"
+#include "report_xmin.h"
 #include "restore.h"
 
 /*
@@ -154,11 +156,20 @@ RestoreVerifyAndRead(RestoreState *st)
 {
 	List	   *paths = NIL;
 	ListCell   *lc;
+	instr_time	start,
+				elapsed;
 
+	INSTR_TIME_SET_CURRENT(start);
 	foreach(lc, st->services)
 		paths = list_concat(paths,
-							BacManifestServiceFiles(((RestoreService *) lfirst(lc))->ms));
+							BacManifestServiceFiles(st->manifest, ((RestoreService *) lfirst(lc))->ms));
 	BacVerifyFilesOrError(st->manifest, paths);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	ereport(NOTICE,
+			(errmsg("verified %d files of snapshot \"%s\" in %.3f s",
+					list_length(paths), st->manifest->snapshot_id,
+					INSTR_TIME_GET_DOUBLE(elapsed))));
 	foreach(lc, st->services)
 		RestoreReadScripts(st, (RestoreService *) lfirst(lc));
 	RestoreCheckRoles(st);
@@ -181,6 +192,8 @@ RestoreMoveAside(RestoreState *st)
 		if (OidIsValid(svc->live_nsp))
 			RestoreLockSchema(svc->live_nsp, svc->ms->schema);
 	}
+	RestoreCheckOtherDatabase(st);
+	RestoreCheckExtensions(st);
 	RestoreCheckForeignDependents(st->services);
 	foreach(lc, st->services)
 	{
@@ -201,7 +214,7 @@ RestoreMoveAside(RestoreState *st)
 		RestoreSchemaCommand(psprintf("ALTER SCHEMA %s RENAME TO %s",
 									  quote_identifier(svc->ms->schema),
 									  quote_identifier(svc->aside)), true);
-		ereport(NOTICE,
+		ereport(DEBUG1,
 				(errmsg("schema %s moved aside as %s",
 						quote_identifier(svc->ms->schema),
 						quote_identifier(svc->aside))));
@@ -210,14 +223,19 @@ RestoreMoveAside(RestoreState *st)
 
 /*
  * RestoreBuild
- *		Create every schema and run its pre-data script; then load the data
- *		of every service; then run every post-data script.
+ *		Create every schema (moving the extensions installed in a schema it
+ *		replaces into it) and run its pre-data script; then load the data of
+ *		every service; then run every post-data script.  Services restored
+ *		together from a snapshot that recorded one order over them run their
+ *		scripts interleaved in that order (restore_order.c).
  */
 static void
 RestoreBuild(RestoreState *st)
 {
 	ListCell   *lc;
+	bool		in_order = RestoreHasOrder(st);
 
+	BacProgressPhase("pre-data");
 	foreach(lc, st->services)
 	{
 		RestoreService *svc = lfirst(lc);
@@ -233,18 +251,28 @@ RestoreBuild(RestoreState *st)
 		else
 			RestoreSchemaCommand(psprintf("CREATE SCHEMA %s",
 										  quote_identifier(svc->target)), false);
-		RestoreRunScript(svc, "pre-data", svc->pre_sql, svc->pre_stmts,
-						 st->missing_roles);
+		RestoreMoveExtensions(st, svc);
+		if (!in_order)
+			RestoreRunScript(svc, "pre-data", svc->pre_sql, svc->pre_stmts,
+							 st->missing_roles);
 	}
+	BacProgressPhase("loading");
+	if (in_order)
+		RestoreRunInOrder(st, false);
 	foreach(lc, st->services)
 		RestoreLoadData(st->manifest, (RestoreService *) lfirst(lc));
+	BacProgressPhase("post-data");
+	BacProgressTable(NULL);
+	if (in_order)
+		RestoreRunInOrder(st, true);
 	foreach(lc, st->services)
 	{
 		RestoreService *svc = lfirst(lc);
 
-		RestoreRunScript(svc, "post-data", svc->post_sql, svc->post_stmts,
-						 st->missing_roles);
-		ereport(NOTICE,
+		if (!in_order)
+			RestoreRunScript(svc, "post-data", svc->post_sql, svc->post_stmts,
+							 st->missing_roles);
+		ereport(DEBUG1,
 				(errmsg("service \"%s\" restored into schema %s from snapshot \"%s\"",
 						svc->ms->service, quote_identifier(svc->target),
 						st->manifest->snapshot_id)));
@@ -267,11 +295,12 @@ RestoreComputeReport(RestoreState *st)
 	INSTR_TIME_SET_CURRENT(start);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	RestoreBecomeAdmin();
+	BacXminPrepare(st->manifest);
 	st->broken = RestoreReport(st->services, st->ts, st->desc);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
-	ereport(NOTICE,
+	ereport(DEBUG1,
 			(errmsg("computed the consequences report in %.3f s",
 					INSTR_TIME_GET_DOUBLE(elapsed))));
 }
@@ -324,10 +353,18 @@ RestoreConclude(RestoreState *st)
 static void
 RestoreChanges(RestoreState *st)
 {
+	BacProgressPhase("moving aside");
 	if (st->into_schema == NULL)
 		RestoreMoveAside(st);
 	RestoreBuild(st);
+	if (st->pitr_target != NULL)
+	{
+		BacProgressPhase("replay");
+		RestoreReplayTo(st);
+	}
+	BacProgressPhase("report");
 	RestoreComputeReport(st);
+	BacProgressPhase("concluding");
 	RestoreConclude(st);
 }
 
@@ -371,19 +408,99 @@ RestoreDryRun(RestoreState *st)
 }
 
 /*
+ * RestoreProgressTotals
+ *		The services, tables and bytes of data files the restore goes
+ *		through, for bac.progress.
+ */
+static void
+RestoreProgressTotals(RestoreState *st)
+{
+	ListCell   *lc;
+	ListCell   *lf;
+	int			tables = 0;
+	int64		bytes = 0;
+
+	foreach(lc, st->services)
+	{
+		BacManifestService *ms = ((RestoreService *) lfirst(lc))->ms;
+
+		BacProgressAddService(ms->service);
+		tables += list_length(ms->tables);
+	}
+	foreach(lf, st->manifest->files)
+	{
+		BacManifestFile *f = lfirst(lf);
+
+		foreach(lc, st->services)
+		{
+			BacManifestService *ms = ((RestoreService *) lfirst(lc))->ms;
+
+			if (strncmp(f->path, ms->directory, strlen(ms->directory)) == 0 &&
+				strncmp(f->path + strlen(ms->directory), "/data/", 6) == 0)
+				bytes += f->bytes;
+		}
+	}
+	BacProgressTotals(tables, bytes);
+}
+
+/*
+ * RestoreSummary
+ *		The one NOTICE of a restore: what was restored, from where, and
+ *		where the previous schemas are.
+ */
+static void
+RestoreSummary(RestoreState *st)
+{
+	ListCell   *lc;
+	ListCell   *lt;
+	StringInfoData names;
+	StringInfoData aside;
+	int			tables = 0;
+	int64		rows = 0;
+
+	initStringInfo(&names);
+	initStringInfo(&aside);
+	foreach(lc, st->services)
+	{
+		RestoreService *svc = lfirst(lc);
+
+		appendStringInfo(&names, "%s%s", names.len ? ", " : "",
+						 quote_identifier(svc->target));
+		if (svc->aside && st->keep_previous)
+			appendStringInfo(&aside, "%s%s", aside.len ? ", " : "",
+							 quote_identifier(svc->aside));
+		foreach(lt, svc->ms->tables)
+		{
+			tables++;
+			rows += ((BacManifestTable *) lfirst(lt))->rows;
+		}
+	}
+	ereport(NOTICE,
+			(errmsg("restored schema%s %s from snapshot \"%s\": %d tables, " INT64_FORMAT " rows",
+					list_length(st->services) > 1 ? "s" : "", names.data,
+					st->manifest->snapshot_id, tables, rows),
+			 aside.len ? errdetail("The previous contents are kept as %s.", aside.data) : 0));
+}
+
+/*
  * RestoreServices
  *		The restore proper; see the file header for the order of steps.  The
  *		caller is connected to SPI.
  */
-static void
+void
 RestoreServices(RestoreState *st)
 {
 	RestorePrepareServices(st);
+	RestoreProgressTotals(st);
+	BacProgressPhase("verifying");
 	RestoreVerifyAndRead(st);
 	if (st->dry_run)
 		RestoreDryRun(st);
 	else
+	{
 		RestoreChanges(st);
+		RestoreSummary(st);
+	}
 }
 
 /*
@@ -395,7 +512,7 @@ RestoreServices(RestoreState *st)
  *		compiling them costs seconds), then read the manifest, once.
  *		Returns the GUC nest level for RestoreEnd.
  */
-static int
+int
 RestoreBegin(RestoreState *st, const char *snapshot_id)
 {
 	int			nestlevel;
@@ -407,6 +524,7 @@ RestoreBegin(RestoreState *st, const char *snapshot_id)
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	st->manifest = BacReadManifest(snapshot_id, BAC_MANIFEST_SAME_MAJOR);
+	BacProgressBegin(BAC_PROGRESS_RESTORE, st->manifest->snapshot_id, NULL);
 	return nestlevel;
 }
 
@@ -414,18 +532,19 @@ RestoreBegin(RestoreState *st, const char *snapshot_id)
  * RestoreEnd
  *		Undo RestoreBegin.
  */
-static void
+void
 RestoreEnd(int nestlevel)
 {
 	AtEOXact_GUC(true, nestlevel);
 	SPI_finish();
+	BacProgressEnd();
 }
 
 /*
  * RestoreNewService
  *		A service of the manifest as a service to restore.
  */
-static RestoreService *
+RestoreService *
 RestoreNewService(BacManifestService *ms)
 {
 	RestoreService *svc = palloc0(sizeof(RestoreService));
@@ -438,7 +557,7 @@ RestoreNewService(BacManifestService *ms)
  * RestoreArgText
  *		A text argument that must not be NULL.
  */
-static char *
+char *
 RestoreArgText(FunctionCallInfo fcinfo, int n, const char *what)
 {
 	if (PG_ARGISNULL(n))
@@ -470,7 +589,7 @@ RestoreArgBool(FunctionCallInfo fcinfo, int n, const char *what)
  *		arguments both entry points share, from argument first on; and the
  *		report's tuplestore.
  */
-static void
+void
 RestoreArgOptions(FunctionCallInfo fcinfo, int first, RestoreState *st)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -491,7 +610,7 @@ RestoreArgOptions(FunctionCallInfo fcinfo, int first, RestoreState *st)
  *		A service of a group restored in place without the rest of its
  *		group: warn, naming the others.
  */
-static void
+void
 RestoreWarnGroup(BacManifest *m, BacManifestService *ms)
 {
 	StringInfoData mates;
@@ -564,7 +683,7 @@ bac_restore(PG_FUNCTION_ARGS)
  *		The services a restore_group() array names, each once, then the
  *		other services of their groups.
  */
-static List *
+List *
 RestoreNamedServices(BacManifest *m, ArrayType *arr)
 {
 	List	   *named = NIL;

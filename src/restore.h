@@ -65,7 +65,24 @@ typedef struct RestoreState
 	Tuplestorestate *ts;		/* the report's rows */
 	TupleDesc	desc;
 	int64		broken;			/* broken links the report found */
+	struct BacReplayTarget *pitr_target;	/* restore to an instant: the
+											 * archive is replayed up to it
+											 * after the build (else NULL) */
 } RestoreState;
+
+/* restore.c: the phases the entry points of restore_pitr.c share */
+extern int	RestoreBegin(RestoreState *st, const char *snapshot_id);
+extern void RestoreEnd(int nestlevel);
+extern void RestoreServices(RestoreState *st);
+extern RestoreService *RestoreNewService(BacManifestService *ms);
+extern char *RestoreArgText(FunctionCallInfo fcinfo, int n, const char *what);
+extern void RestoreArgOptions(FunctionCallInfo fcinfo, int first,
+							  RestoreState *st);
+extern void RestoreWarnGroup(BacManifest *m, BacManifestService *ms);
+extern List *RestoreNamedServices(BacManifest *m, ArrayType *arr);
+
+/* restore_pitr.c: restore to an instant */
+extern void RestoreReplayTo(RestoreState *st);
 
 /* restore_script.c */
 extern void RestoreReadScripts(RestoreState *st, RestoreService *svc);
@@ -73,6 +90,18 @@ extern void RestoreCheckRoles(RestoreState *st);
 extern void RestoreRunScript(RestoreService *svc, const char *section,
 							 const char *sql, List *stmts,
 							 BacMissingRoles mr);
+extern int	RestoreRunStatements(RestoreService *svc, const char *section,
+								 const char *sql, List *stmts,
+								 BacMissingRoles mr);
+extern void RestoreNoticeSkipped(RestoreService *svc, const char *section,
+								 int skipped);
+
+/* restore_order.c */
+extern bool RestoreHasOrder(RestoreState *st);
+extern void RestoreRunInOrder(RestoreState *st, bool post);
+extern void RestoreCheckExtensions(RestoreState *st);
+extern void RestoreMoveExtensions(RestoreState *st, RestoreService *svc);
+extern void RestoreCheckOtherDatabase(RestoreState *st);
 
 /* restore_schema.c */
 extern void RestoreLockSchema(Oid nspoid, const char *name);

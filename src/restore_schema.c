@@ -27,6 +27,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 
+#include "progress.h"
 #include "restore.h"
 
 /*
@@ -109,7 +110,18 @@ RestoreCheckForeignDependents(List *services)
 					 "   d.refclassid AS r"
 					 "  FROM pg_catalog.pg_depend d"
 					 "  JOIN objs o ON o.cls = d.refclassid AND o.oid = d.refobjid"
-					 "  WHERE d.deptype IN ('n', 'a'))"
+					 "  WHERE d.deptype IN ('n', 'a')"
+	/*
+	 * An extension installed in one of the schemas moves into the restored
+	 * schema (restore_order.c): neither it, nor its members, nor what uses
+	 * its members is left dangling.
+	 */
+					 "  AND NOT (d.classid = 'pg_catalog.pg_extension'::pg_catalog.regclass"
+					 "   AND (SELECT x.extnamespace FROM pg_catalog.pg_extension x WHERE x.oid = d.objid) IN (SELECT nsp FROM ours))"
+					 "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e JOIN pg_catalog.pg_extension x ON x.oid = e.refobjid"
+					 "   WHERE e.deptype = 'e' AND x.extnamespace IN (SELECT nsp FROM ours)"
+					 "   AND ((e.classid = d.classid AND e.objid = d.objid)"
+					 "    OR (e.classid = d.refclassid AND e.objid = d.refobjid))))"
 					 " SELECT DISTINCT pg_catalog.pg_describe_object(classid, objid, 0),"
 					 "  pg_catalog.pg_describe_object(refclassid, refobjid, 0)"
 					 " FROM dep"
@@ -307,6 +319,7 @@ RestoreLoadData(BacManifest *m, RestoreService *svc)
 					 errmsg("table \"%s\" of snapshot \"%s\" was not created by the pre-data script of service \"%s\"",
 							t->name, m->snapshot_id, svc->ms->service),
 					 errhint("The snapshot is inconsistent; check it with bac.verify_snapshot().")));
+		BacProgressTable(t->name);
 		INSTR_TIME_SET_CURRENT(start);
 		rows = 0;
 		frozen = true;
@@ -327,7 +340,8 @@ RestoreLoadData(BacManifest *m, RestoreService *svc)
 							t->name, m->snapshot_id, (unsigned long long) rows,
 							(long long) t->rows),
 					 errhint("Nothing was changed.  Restore from another snapshot.")));
-		ereport(NOTICE,
+		BacProgressAdvance(1, 0);
+		ereport(DEBUG1,
 				(errmsg("restored table %s.%s: %llu rows in %.3f s%s",
 						quote_identifier(svc->target), quote_identifier(t->name),
 						(unsigned long long) rows,

@@ -14,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -24,6 +25,7 @@
 #include "utils/guc.h"
 
 #include "restore.h"
+#include "restore_post.h"
 
 /* error context while a script statement runs */
 typedef struct ScriptContext
@@ -330,15 +332,52 @@ void
 RestoreRunScript(RestoreService *svc, const char *section, const char *sql,
 			 List *stmts, BacMissingRoles mr)
 {
+	int			skipped;
+	instr_time	start,
+				elapsed;
+
+	INSTR_TIME_SET_CURRENT(start);
+	skipped = RestoreRunStatements(svc, section, sql, stmts, mr);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	ereport(DEBUG1,
+			(errmsg("ran the %s script of service \"%s\": %d statements in %.3f s",
+					section, svc->ms->service, list_length(stmts) - skipped,
+					INSTR_TIME_GET_DOUBLE(elapsed))));
+	RestoreNoticeSkipped(svc, section, skipped);
+}
+
+/*
+ * RestoreNoticeSkipped
+ *		Say how many statements naming missing roles were skipped, if any.
+ */
+void
+RestoreNoticeSkipped(RestoreService *svc, const char *section, int skipped)
+{
+	if (skipped > 0)
+		ereport(NOTICE,
+				(errmsg("skipped %d statements of the %s script of service \"%s\" that name missing roles",
+						skipped, section, svc->ms->service),
+				 errdetail("missing_roles => 'current_user': the objects stay owned by %s and the grants to missing roles are not made.",
+						   GetUserNameFromId(GetUserId(), false))));
+}
+
+/*
+ * RestoreRunStatements
+ *		The work of RestoreRunScript for some statements of a service's
+ *		script (all of them, or one run of a group restore's one order),
+ *		without the NOTICE; returns how many were skipped.
+ */
+int
+RestoreRunStatements(RestoreService *svc, const char *section, const char *sql,
+					 List *stmts, BacMissingRoles mr)
+{
 	int			nestlevel = NewGUCNestLevel();
 	ErrorContextCallback errcb;
 	ScriptContext ctx;
 	ListCell   *lc;
 	int			skipped = 0;
-	instr_time	start,
-				elapsed;
 
-	INSTR_TIME_SET_CURRENT(start);
 	(void) set_config_option("search_path", quote_identifier(svc->target),
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
@@ -374,6 +413,14 @@ RestoreRunScript(RestoreService *svc, const char *section, const char *sql,
 			pfree(one);
 			continue;
 		}
+		if (strcmp(section, "post-data") == 0 && BacPostIsForeignKey(raw, one))
+		{
+			/* a foreign key between restored tables is trusted */
+			(void) BacPostRunForeignKey(raw, one,
+										list_make1_oid(get_namespace_oid(svc->target, false)));
+			pfree(one);
+			continue;
+		}
 		ret = SPI_execute(one, false, 0);
 		if (ret < 0)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -383,19 +430,7 @@ RestoreRunScript(RestoreService *svc, const char *section, const char *sql,
 
 	error_context_stack = errcb.previous;
 	AtEOXact_GUC(true, nestlevel);
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
-	ereport(NOTICE,
-			(errmsg("ran the %s script of service \"%s\": %d statements in %.3f s",
-					section, svc->ms->service, list_length(stmts) - skipped,
-					INSTR_TIME_GET_DOUBLE(elapsed))));
-
-	if (skipped > 0)
-		ereport(NOTICE,
-				(errmsg("skipped %d statements of the %s script of service \"%s\" that name missing roles",
-						skipped, section, svc->ms->service),
-				 errdetail("missing_roles => 'current_user': the objects stay owned by %s and the grants to missing roles are not made.",
-						   GetUserNameFromId(GetUserId(), false))));
+	return skipped;
 }
 
 /*

@@ -95,6 +95,8 @@
 #include "utils/timestamp.h"
 
 #include "manifest.h"
+#include "plainscript.h"
+#include "progress.h"
 
 /* a table bigger than twice this (in blocks) is copied in slices */
 #define BAC_SLICE_MIN_BLOCKS	4096
@@ -524,7 +526,9 @@ SnapTableDone(int table_index, void *arg)
 
 	BacReleaseRelationLocks(t->relid, st->preheld);
 	t->released = true;
-	ereport(NOTICE,
+	BacProgressTable(t->name);
+	BacProgressAdvance(1, 0);
+	ereport(DEBUG1,
 			(errmsg("snapshot: table %s.%s copied",
 					quote_identifier(s->schema), quote_identifier(t->name))));
 }
@@ -677,7 +681,9 @@ SnapReadIdentity(SnapState *st)
 					" pg_catalog.current_database()::pg_catalog.text,"
 					" pg_catalog.current_setting('server_version'),"
 					" CASE WHEN pg_catalog.to_regclass('bac.links') IS NOT NULL"
-					"  THEN true ELSE false END",
+					"  THEN true ELSE false END,"
+					" (CASE WHEN NOT pg_catalog.pg_is_in_recovery()"
+					"  THEN pg_catalog.pg_current_wal_insert_lsn() END)::pg_catalog.text",
 					true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the snapshot's identity");
 	m->txid_snapshot = SnapSpiText(0, 1, cxt);
@@ -685,6 +691,7 @@ SnapReadIdentity(SnapState *st)
 	m->system_identifier = SnapSpiText(0, 3, cxt);
 	m->database = SnapSpiText(0, 4, cxt);
 	m->server_version = SnapSpiText(0, 5, cxt);
+	m->wal_insert_lsn = SnapSpiText(0, 7, cxt);
 	if (strcmp(SnapSpiText(0, 6, cxt), "t") == 0)
 		m->links = SnapReadLinks(st, cxt);
 	SPI_finish();
@@ -700,6 +707,7 @@ SnapReadIdentity(SnapState *st)
 	m->label = st->label;
 	m->consistent_at = pstrdup(timestamptz_to_str(st->consistent_at));
 	m->in_recovery = RecoveryInProgress();
+	m->timeline = m->in_recovery ? 0 : GetWALInsertionTimeLine();
 	m->compression = st->compression;
 	m->workers = st->workers;
 }
@@ -731,6 +739,14 @@ static void
 SnapCaptureDDL(SnapState *st)
 {
 	ListCell   *lc;
+	List	   *nspoids = NIL;
+	BacGroupDDL *group;
+	int			i = 0;
+
+	/* all schemas at once: one dependency order over the snapshot */
+	foreach(lc, st->services)
+		nspoids = lappend_oid(nspoids, ((SnapService *) lfirst(lc))->nspoid);
+	group = BacCaptureGroupDDL(nspoids);
 
 	foreach(lc, st->services)
 	{
@@ -738,10 +754,10 @@ SnapCaptureDDL(SnapState *st)
 		char	   *sdir = psprintf("%s/%s", st->tmpdir, s->dir);
 
 		CHECK_FOR_INTERRUPTS();
-		ereport(NOTICE,
+		ereport(DEBUG1,
 				(errmsg("snapshot: capturing service \"%s\" (schema \"%s\")",
 						s->service, s->schema)));
-		s->ddl = BacCaptureSchemaDDL(s->nspoid);
+		s->ddl = list_nth(group->schemas, i++);
 		BacMakeDir(sdir);
 		BacMakeDir(psprintf("%s/data", sdir));
 		s->pre_path = SnapWriteScript(st, s, "pre-data.sql", s->ddl->pre_data);
@@ -935,6 +951,21 @@ SnapTaskCompare(const void *a, const void *b)
 }
 
 /*
+ * SnapDataTables
+ *		How many of the tables have data to copy (for bac.progress).
+ */
+static int
+SnapDataTables(SnapState *st)
+{
+	int			i;
+	int			n = 0;
+
+	for (i = 0; i < st->ntables; i++)
+		n += st->tables[i].has_data ? 1 : 0;
+	return n;
+}
+
+/*
  * SnapCopyData
  *		Release the relations without data (done with since the DDL
  *		capture), then copy every task under the same active snapshot and
@@ -1034,7 +1065,10 @@ SnapWriteManifest(SnapState *st)
 		ms->pre_data = s->pre_path;
 		ms->post_data = s->post_path;
 		ms->extensions = s->ddl->extensions;
+		ms->extension_info = s->ddl->extension_info;
 		ms->uncaptured = s->ddl->uncaptured;
+		ms->pre_order = s->ddl->pre_order;
+		ms->post_order = s->ddl->post_order;
 		m->services = lappend(m->services, ms);
 	}
 	for (ti = 0; ti < st->ntables; ti++)
@@ -1054,6 +1088,7 @@ SnapWriteManifest(SnapState *st)
 		m->bytes += mt->bytes;
 	}
 	m->tables = st->ntables;
+	BacWritePlainScripts(m, st->tmpdir);
 	m->duration_us = GetCurrentTimestamp() - st->started;
 	text = BacManifestText(m);
 	BacWriteNewFile(psprintf("%s/%s", st->tmpdir, BAC_MANIFEST_NAME),
@@ -1141,6 +1176,7 @@ Datum
 bac_snapshot(PG_FUNCTION_ARGS)
 {
 	SnapState  *st = palloc0(sizeof(SnapState));
+	ListCell   *lc;
 
 	st->started = GetCurrentTimestamp();
 	st->manifest = palloc0(sizeof(BacManifest));
@@ -1149,14 +1185,23 @@ bac_snapshot(PG_FUNCTION_ARGS)
 	st->services = SnapResolveServices(PG_ARGISNULL(0) ? NULL :
 									   PG_GETARG_ARRAYTYPE_P(0));
 	st->archive = BacArchiveDirectory(true);
+	BacProgressBegin(BAC_PROGRESS_SNAPSHOT, NULL, NULL);
+	foreach(lc, st->services)
+		BacProgressAddService(((SnapService *) lfirst(lc))->service);
+	BacProgressPhase("locking");
 	SnapTakeInstant(st);
 	SnapMakeTempDir(st);
+	BacProgressSnapshotId(st->id);
 	PG_TRY();
 	{
 		SnapReadIdentity(st);
+		BacProgressPhase("capturing DDL");
 		SnapCaptureDDL(st);
 		SnapPlanTasks(st);
+		BacProgressTotals(SnapDataTables(st), -1);
+		BacProgressPhase("copying");
 		SnapCopyData(st);
+		BacProgressPhase("writing manifest");
 		SnapWriteManifest(st);
 		SnapPublish(st);
 	}
@@ -1176,5 +1221,10 @@ bac_snapshot(PG_FUNCTION_ARGS)
 	PopActiveSnapshot();
 	UnregisterSnapshot(st->snap);
 	SnapResultRow(st, (ReturnSetInfo *) fcinfo->resultinfo);
+	BacProgressEnd();
+	ereport(NOTICE,
+			(errmsg("snapshot written: %d services, %d tables, " INT64_FORMAT " rows",
+					list_length(st->services), st->manifest->tables,
+					st->manifest->rows)));
 	return (Datum) 0;
 }

@@ -324,10 +324,14 @@ bac_links_verdict()
 # Debian PACKAGEs), builds, installs pg_bac while holding the installation
 # lock until the end (work trees on this machine share one installation),
 # makes a temporary directory and runs "SCRIPT --inner DIR" as the owner
-# of the throw-away cluster (postgres when called as root).  The cluster
-# and the directory are removed on exit, also on failure, unless
+# of the throw-away cluster (postgres when called as root).  SCRIPT is a
+# path relative to the checkout: when called as root, the inner part runs
+# from a copy of the checkout in DIR/tree, because postgres may not be
+# able to read the checkout itself (a clone under /root, mode 0700).  The
+# cluster and the directory are removed on exit, also on failure, unless
 # BAC_KEEP=1.  Passes the variables named in BAC_PASS_ENV on.  Exits with
-# SCRIPT's status.
+# SCRIPT's status.  BAC_LOCK_HELD=1 says the caller (test/run-tests.sh)
+# already holds the installation lock: taking it again would wait forever.
 bac_outer()
 {
 	local script=$1 name=$2 root rc t_start=$SECONDS v
@@ -347,28 +351,34 @@ bac_outer()
 	rm -f "$log"
 	local sudo=""
 	[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo=sudo
-	exec 9>/tmp/pg_bac-install.lock
 	local t_lock=$SECONDS
-	flock 9
+	if [ "${BAC_LOCK_HELD:-0}" != 1 ]; then
+		exec 9>/tmp/pg_bac-install.lock
+		flock 9
+	fi
 	local t_locked=$SECONDS
 	[ $((SECONDS - t_lock)) -lt 2 ] ||
 		echo "   (waited $((SECONDS - t_lock)) s for /tmp/pg_bac-install.lock: another work tree was testing)"
 	$sudo make -s PG_CONFIG="$pg_config" install >/dev/null || bac_die "make install"
 
 	BAC_OUTER_TMP=$(mktemp -d "/tmp/pg_bac-$name.XXXXXX")
+	trap bac_outer_cleanup EXIT
+	local tree=$root
 	if [ "$(id -u)" -eq 0 ]; then
-		chown postgres: "$BAC_OUTER_TMP"
+		tree=$BAC_OUTER_TMP/tree
+		mkdir "$tree" || bac_die "mkdir $tree"
+		tar --exclude=.git -cf - . | tar -xf - -C "$tree" || bac_die "copy of the checkout"
+		chown -R postgres: "$BAC_OUTER_TMP"
 		BAC_AS_OWNER=(runuser -u postgres --)
 	else
 		BAC_AS_OWNER=()
 	fi
-	trap bac_outer_cleanup EXIT
 	trap 'exit 130' INT TERM
 	local envs=(PATH="$BAC_BINDIR:$PATH")
 	for v in ${BAC_PASS_ENV:-}; do
 		[ -n "${!v+x}" ] && envs+=("$v=${!v}")
 	done
-	"${BAC_AS_OWNER[@]}" env "${envs[@]}" bash "$script" --inner "$BAC_OUTER_TMP"
+	"${BAC_AS_OWNER[@]}" env "${envs[@]}" bash "$tree/$script" --inner "$BAC_OUTER_TMP"
 	rc=$?
 	echo "== $name finished in $((SECONDS - t_start)) s ($((SECONDS - t_locked)) s after" \
 		"the installation lock was free), exit status $rc"

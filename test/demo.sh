@@ -29,7 +29,7 @@ if [ "${1:-}" != --inner ]; then
 	# shellcheck source=test/demo-lib.sh
 	source "$root/test/demo-lib.sh"
 	BAC_PASS_ENV="DEMO_SCALE DEMO_CLIENTS"
-	bac_outer "$root/test/demo.sh" demo
+	bac_outer test/demo.sh demo
 fi
 
 # ---- inner part: as the owner of the throw-away cluster

@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 PG_CONFIG=${PG_CONFIG:-pg_config}
-SUITES=${BAC_SUITES:-"regress isolation pgtap tap"}
+SUITES=${BAC_SUITES:-"regress isolation pgtap tap demo"}
 
 bash test/setup.sh || { echo "FAIL: setup"; exit 1; }
 bindir=$($PG_CONFIG --bindir)
@@ -94,10 +94,13 @@ run_suite()
 	local log="$work/suite-$name.log"
 	local t0=$SECONDS
 	echo "== $name"
-	if (cd "$work" && as_pg "$@") >"$log" 2>&1; then
+	# the demo suite starts as root: it shows what `make demo` does for root
+	local as=as_pg
+	[ "$name" = demo ] && as=
+	if (cd "$work" && $as "$@") >"$log" 2>&1; then
 		passed=$((passed + 1))
 		echo "ok: $name ($((SECONDS - t0)) s)"
-		grep -E "^(ok|not ok|# All|All [0-9]+ tests|Result:|Files=)|skipped|# counts:" "$log" | tail -n 40
+		grep -E "^(ok|not ok|# All|All [0-9]+ tests|Result:|Files=|demo: |checkout copied)|skipped|# counts:" "$log" | tail -n 40
 	else
 		failed=$((failed + 1))
 		failures="$failures $name"
@@ -118,6 +121,28 @@ has_tests()
 	compgen -G "$1" >/dev/null || { echo "no tests match $1"; return 1; }
 }
 
+# demo_anywhere: `make demo` at test scale from a copy of the checkout in
+# a directory postgres cannot read (mode 0700, like a clone under /root):
+# the demo must not run anything as postgres from the checkout itself.
+# Runs as root; the installation lock is ours already (BAC_LOCK_HELD).
+demo_anywhere()
+{
+	local dir rc
+	dir=$(mktemp -d "${HOME:-/root}/pg_bac-checkout.XXXXXX") || return 1
+	chmod 0700 "$dir"
+	tar --exclude=.git -cf - . | tar -xf - -C "$dir"
+	if runuser -u postgres -- test -r "$dir/test/demo.sh"; then
+		echo "postgres can read $dir/test/demo.sh: this would check nothing"
+		rm -rf "$dir"
+		return 1
+	fi
+	echo "checkout copied to $dir (mode 0700, unreadable by postgres)"
+	(cd "$dir" && BAC_LOCK_HELD=1 DEMO_SCALE=1 DEMO_CLIENTS=2 make -s demo)
+	rc=$?
+	rm -rf "$dir"
+	return $rc
+}
+
 for s in $SUITES; do
 	case $s in
 		regress) has_tests "sql/*.sql" &&
@@ -129,6 +154,11 @@ for s in $SUITES; do
 		tap) has_tests "test/t/*.pl" &&
 			run_suite tap make -s installcheck-tap PROVE_FLAGS="-I ./test/perl --timer" \
 				${BAC_TAP_TESTS:+PROVE_TESTS="$BAC_TAP_TESTS"} ;;
+		demo) if [ "$(id -u)" -eq 0 ]; then
+				run_suite demo demo_anywhere
+			else
+				echo "== demo: skipped, not counted (needs root to show a checkout postgres cannot read)"
+			fi ;;
 		*) echo "unknown suite $s"; false ;;
 	esac || { failed=$((failed + 1)); failures="$failures $s"; }
 done

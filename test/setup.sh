@@ -15,6 +15,7 @@ PKGS=(
 	liblz4-dev
 	zstd
 	lz4
+	postgresql-15-cron
 	make
 	gcc
 )

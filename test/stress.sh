@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# test/stress.sh - what `make stress` runs: the long variants of the
-# guarantee tests, through test/run-tests.sh (same build, install lock,
-# postgres user and small filesystem):
+# test/stress.sh - what `make stress` runs: the long variants, through
+# test/run-tests.sh (same build, install lock, postgres user and small
+# filesystem):
 #   - every crash moment of snapshot and restore (BAC_CRASH_MOMENTS=full),
 #   - many random cancels (BAC_CANCELS, default 60),
 #   - the saga soak (BAC_SOAK_SECONDS, default 600),
-#   - fuzzing of archive content (BAC_FUZZ_INPUTS, default 3000).
+#   - fuzzing of archive content (BAC_FUZZ_INPUTS, default 3000),
+#   - the randomized fidelity tests with many seeds: single-schema
+#     (BAC_RANDOM_SEEDS, default 5000) and multi-schema groups
+#     (BAC_RANDOM_GROUP_SEEDS, default 1000).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -13,6 +16,8 @@ export BAC_CRASH_MOMENTS=full
 export BAC_CANCELS=${BAC_CANCELS:-60}
 export BAC_SOAK_SECONDS=${BAC_SOAK_SECONDS:-600}
 export BAC_FUZZ_INPUTS=${BAC_FUZZ_INPUTS:-3000}
+export BAC_RANDOM_SEEDS=${BAC_RANDOM_SEEDS:-5000}
+export BAC_RANDOM_GROUP_SEEDS=${BAC_RANDOM_GROUP_SEEDS:-1000}
 export BAC_SUITES=tap
-export BAC_TAP_TESTS=${BAC_STRESS_TESTS:-"test/t/062_snapshot_crash.pl test/t/063_restore_crash_moments.pl test/t/065_concurrency.pl test/stress/fuzz.pl test/stress/soak.pl"}
+export BAC_TAP_TESTS=${BAC_STRESS_TESTS:-"test/t/062_snapshot_crash.pl test/t/063_restore_crash_moments.pl test/t/065_concurrency.pl test/stress/fuzz.pl test/stress/soak.pl test/t/022_ddl_random.pl test/t/024_ddl_random_group.pl"}
 exec bash test/run-tests.sh

@@ -10,7 +10,7 @@ use File::Temp qw(tempdir);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(capture_ddl replay_ddl dump_schema compare_dumps quote_ident);
+our @EXPORT = qw(capture_ddl replay_ddl dump_schema compare_dumps quote_ident quote_literal);
 
 # quote an identifier the way PostgreSQL would need it
 sub quote_ident

@@ -60,9 +60,9 @@ SELECT col_type_is('bac', 'links', 'declared', 'boolean', 'links.declared is boo
 SELECT is((SELECT pg_catalog.array_agg(c::regclass::text ORDER BY c::regclass::text)
 			 FROM pg_catalog.pg_extension e, unnest(e.extconfig) AS c
 			WHERE e.extname = 'pg_bac'),
-		  ARRAY['bac.link', 'bac.service'], 'registry tables are marked for pg_dump');
+		  ARRAY['bac.cron_schedule', 'bac.link', 'bac.service'], 'registry and schedule tables are marked for pg_dump');
 SELECT is((SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_extension e, unnest(e.extcondition) AS w
-			WHERE e.extname = 'pg_bac' AND w = ''), 2, 'their whole content is dumped');
+			WHERE e.extname = 'pg_bac' AND w = ''), 3, 'their whole content is dumped');
 
 -- nobody but the owner has privileges on the registry
 SELECT ok(NOT pg_catalog.has_table_privilege('public', t, p), 'PUBLIC has no ' || p || ' on ' || t)

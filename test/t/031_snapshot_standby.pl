@@ -46,7 +46,7 @@ is($standby->safe_psql($db,
 	'true true on standby', 'manifest records recovery, the replay LSN and the label');
 is($standby->safe_psql($db,
 		"SELECT count(*) FILTER (WHERE NOT ok) || '/' || count(*) FROM bac.verify_snapshot('$id')"),
-	'0/7', 'every file of the standby snapshot verifies');
+	'0/9', 'every file of the standby snapshot verifies (manifest, 2 services x pre-data, post-data, restore.sql, data)');
 ok(-f $standby->data_dir . "/pg_bac/$id/manifest.json", 'files are in the standby archive');
 ok(!-e $primary->data_dir . "/pg_bac/$id", 'and nothing on the primary');
 
