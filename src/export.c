@@ -380,6 +380,31 @@ ExportComment(const char *text)
 }
 
 /*
+ * BacExportSettings
+ *		pg_dump's SET statements that start a plain script, with the given
+ *		client_encoding (also used by plainscript.c).
+ */
+void
+BacExportSettings(StringInfo s, const char *client_encoding)
+{
+	appendStringInfoString(s,
+						   "SET statement_timeout = 0;\n"
+						   "SET lock_timeout = 0;\n"
+						   "SET idle_in_transaction_session_timeout = 0;\n");
+	appendStringInfo(s, "SET client_encoding = %s;\n",
+					 quote_literal_cstr(client_encoding));
+	appendStringInfoString(s,
+						   "SET standard_conforming_strings = on;\n"
+						   "SELECT pg_catalog.set_config('search_path', '', false);\n"
+						   "SET check_function_bodies = false;\n"
+						   "SET xmloption = content;\n"
+						   "SET client_min_messages = warning;\n"
+						   "SET row_security = off;\n"
+						   "SET default_tablespace = '';\n"
+						   "SET default_table_access_method = heap;\n\n");
+}
+
+/*
  * ExportHeader
  *		The comments and settings the script starts with, then the schema.
  */
@@ -419,21 +444,7 @@ ExportHeader(BacManifest *m, BacManifestService *svc, const char *target,
 						 ExportComment((char *) lfirst(lc)));
 	appendStringInfoString(&s, "--\n\n");
 
-	appendStringInfoString(&s,
-						   "SET statement_timeout = 0;\n"
-						   "SET lock_timeout = 0;\n"
-						   "SET idle_in_transaction_session_timeout = 0;\n");
-	appendStringInfo(&s, "SET client_encoding = %s;\n",
-					 quote_literal_cstr(pg_get_client_encoding_name()));
-	appendStringInfoString(&s,
-						   "SET standard_conforming_strings = on;\n"
-						   "SELECT pg_catalog.set_config('search_path', '', false);\n"
-						   "SET check_function_bodies = false;\n"
-						   "SET xmloption = content;\n"
-						   "SET client_min_messages = warning;\n"
-						   "SET row_security = off;\n"
-						   "SET default_tablespace = '';\n"
-						   "SET default_table_access_method = heap;\n\n");
+	BacExportSettings(&s, pg_get_client_encoding_name());
 	if (!opt->data_only)
 		appendStringInfo(&s, "CREATE SCHEMA %s;\n", quote_identifier(target));
 	appendStringInfo(&s, "SELECT pg_catalog.set_config('search_path', %s, false);\n\n",

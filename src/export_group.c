@@ -183,21 +183,7 @@ ExportGroupHeader(BacManifest *m, List *services)
 					 ExportComment(m->database), ExportComment(m->encoding),
 					 ExportComment(m->server_version));
 	appendStringInfo(&s, "-- Exported by pg_bac version %s\n--\n\n", PG_BAC_VERSION);
-	appendStringInfoString(&s,
-						   "SET statement_timeout = 0;\n"
-						   "SET lock_timeout = 0;\n"
-						   "SET idle_in_transaction_session_timeout = 0;\n");
-	appendStringInfo(&s, "SET client_encoding = %s;\n",
-					 quote_literal_cstr(pg_get_client_encoding_name()));
-	appendStringInfoString(&s,
-						   "SET standard_conforming_strings = on;\n"
-						   "SELECT pg_catalog.set_config('search_path', '', false);\n"
-						   "SET check_function_bodies = false;\n"
-						   "SET xmloption = content;\n"
-						   "SET client_min_messages = warning;\n"
-						   "SET row_security = off;\n"
-						   "SET default_tablespace = '';\n"
-						   "SET default_table_access_method = heap;\n\n");
+	BacExportSettings(&s, pg_get_client_encoding_name());
 	foreach(lc, services)
 	{
 		BacManifestService *svc = lfirst(lc);

@@ -300,6 +300,7 @@ extern uint64 BacCopyIn(Oid relid, const char *path, BacCompression compression,
 
 /* export.c: bac.export(), a snapshot's service as a plain SQL script */
 extern List *BacExportScriptTables(const char *pre_data);
+extern void BacExportSettings(StringInfo s, const char *client_encoding);
 extern char *BacExportCopyTarget(const char *schema, const char *table,
 								 List *tables);
 

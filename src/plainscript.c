@@ -151,21 +151,8 @@ PlainLocate(StringInfo s, BacManifestService *svc)
 static void
 PlainSettings(StringInfo s, BacManifest *m)
 {
-	appendStringInfoString(s,
-						   "BEGIN;\n"
-						   "SET statement_timeout = 0;\n"
-						   "SET lock_timeout = 0;\n"
-						   "SET idle_in_transaction_session_timeout = 0;\n");
-	appendStringInfo(s, "SET client_encoding = %s;\n", quote_literal_cstr(m->encoding));
-	appendStringInfoString(s,
-						   "SET standard_conforming_strings = on;\n"
-						   "SELECT pg_catalog.set_config('search_path', '', false);\n"
-						   "SET check_function_bodies = false;\n"
-						   "SET xmloption = content;\n"
-						   "SET client_min_messages = warning;\n"
-						   "SET row_security = off;\n"
-						   "SET default_tablespace = '';\n"
-						   "SET default_table_access_method = heap;\n\n");
+	appendStringInfoString(s, "BEGIN;\n");
+	BacExportSettings(s, m->encoding);
 }
 
 /*
