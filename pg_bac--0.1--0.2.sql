@@ -467,7 +467,7 @@ REVOKE ALL ON FUNCTION bac.restore_group_at(pg_catalog.name[], pg_catalog.timest
 -- commit position and replay refuses to cross it.
 CREATE FUNCTION bac.ddl_barrier()
 RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
 	schemas pg_catalog.text[];
