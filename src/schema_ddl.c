@@ -25,11 +25,47 @@
 #include "pg_bac.h"
 
 /*
- * DdlCaptureByName
+ * SchemaDdlSection
+ *		The section argument argno: 'pre-data', 'post-data', or NULL for
+ *		both; anything else is an error.
+ */
+static char *
+SchemaDdlSection(FunctionCallInfo fcinfo, int argno)
+{
+	char	   *section;
+
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	section = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (strcmp(section, "pre-data") != 0 && strcmp(section, "post-data") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid section \"%s\"", section),
+				 errdetail("The section names one part of the captured definition."),
+				 errhint("Valid values are 'pre-data', 'post-data' and NULL (both).")));
+	return section;
+}
+
+/*
+ * SchemaDdlText
+ *		The scripts of a capture for the section SchemaDdlSection returned.
+ */
+static text *
+SchemaDdlText(const char *section, const char *pre_data, const char *post_data)
+{
+	if (section == NULL)
+		return cstring_to_text(psprintf("%s%s", pre_data, post_data));
+	if (strcmp(section, "pre-data") == 0)
+		return cstring_to_text(pre_data);
+	return cstring_to_text(post_data);
+}
+
+/*
+ * SchemaDdlCapture
  *		Check the caller may read the schema and capture it.
  */
 static BacSchemaDDL *
-DdlCaptureByName(Name schema_name)
+SchemaDdlCapture(Name schema_name)
 {
 	Oid			nspoid = BacSchemaOid(NameStr(*schema_name), false);
 
@@ -55,24 +91,10 @@ bac_schema_ddl(PG_FUNCTION_ARGS)
 				 errmsg("schema_name must not be null"),
 				 errdetail("The schema whose definition to capture was not given."),
 				 errhint("Pass the name of an existing schema.")));
-	if (!PG_ARGISNULL(1))
-	{
-		section = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		if (strcmp(section, "pre-data") != 0 && strcmp(section, "post-data") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid section \"%s\"", section),
-					 errdetail("The section names one part of the captured definition."),
-					 errhint("Valid values are 'pre-data', 'post-data' and NULL (both).")));
-	}
+	section = SchemaDdlSection(fcinfo, 1);
 
-	ddl = DdlCaptureByName(PG_GETARG_NAME(0));
-	if (section == NULL)
-		PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s%s", ddl->pre_data,
-												  ddl->post_data)));
-	if (strcmp(section, "pre-data") == 0)
-		PG_RETURN_TEXT_P(cstring_to_text(ddl->pre_data));
-	PG_RETURN_TEXT_P(cstring_to_text(ddl->post_data));
+	ddl = SchemaDdlCapture(PG_GETARG_NAME(0));
+	PG_RETURN_TEXT_P(SchemaDdlText(section, ddl->pre_data, ddl->post_data));
 }
 
 /*
@@ -100,16 +122,7 @@ bac_group_ddl(PG_FUNCTION_ARGS)
 				 errmsg("schema_names must not be null"),
 				 errdetail("The schemas whose definition to capture were not given."),
 				 errhint("Pass an array of existing schemas' names.")));
-	if (!PG_ARGISNULL(1))
-	{
-		section = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		if (strcmp(section, "pre-data") != 0 && strcmp(section, "post-data") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid section \"%s\"", section),
-					 errdetail("The section names one part of the captured definition."),
-					 errhint("Valid values are 'pre-data', 'post-data' and NULL (both).")));
-	}
+	section = SchemaDdlSection(fcinfo, 1);
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), NAMEOID, NAMEDATALEN, false,
 					  TYPALIGN_CHAR, &elems, &nulls, &nelems);
 	for (i = 0; i < nelems; i++)
@@ -128,12 +141,7 @@ bac_group_ddl(PG_FUNCTION_ARGS)
 	}
 
 	ddl = BacCaptureGroupDDL(nspoids);
-	if (section == NULL)
-		PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s%s", ddl->pre_data,
-												  ddl->post_data)));
-	if (strcmp(section, "pre-data") == 0)
-		PG_RETURN_TEXT_P(cstring_to_text(ddl->pre_data));
-	PG_RETURN_TEXT_P(cstring_to_text(ddl->post_data));
+	PG_RETURN_TEXT_P(SchemaDdlText(section, ddl->pre_data, ddl->post_data));
 }
 
 /*
@@ -161,7 +169,7 @@ bac_schema_ddl_info(PG_FUNCTION_ARGS)
 				 errdetail("The schema to inspect was not given."),
 				 errhint("Pass the name of an existing schema.")));
 
-	ddl = DdlCaptureByName(PG_GETARG_NAME(0));
+	ddl = SchemaDdlCapture(PG_GETARG_NAME(0));
 	nspname = NameStr(*PG_GETARG_NAME(0));
 	InitMaterializedSRF(fcinfo, 0);
 
