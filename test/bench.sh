@@ -21,7 +21,7 @@
 # not there yet print "not available yet" and make the script exit 1.
 #
 # Also, for the restore (issue 11): the breakdown of every bac.restore
-# (verify, pre-data, load, post-data, report, from its NOTICEs) and its
+# (verify, pre-data, load, post-data, report, from its DEBUG1 messages) and its
 # backend's peak private memory (RssAnon); restores from a zstd and an lz4
 # snapshot of the service; the throughput of writers of the other services
 # during a restore against before it; restore locality (service customer
@@ -265,6 +265,7 @@ restore_timed()
 SELECT pg_catalog.pg_backend_pid() AS pid \gset
 \setenv BAC_BACKEND_PID :pid
 \! bash $root/test/bench_probe.sh start \$BAC_BACKEND_PID $PROBE
+SET client_min_messages = debug1;
 SELECT 'start ' || extract(epoch FROM pg_catalog.clock_timestamp());
 SELECT 'report ' || direction || ': ' || detail FROM bac.restore('$snap', '$svc'$args) ORDER BY direction, link;
 SELECT 'end ' || extract(epoch FROM pg_catalog.clock_timestamp());
@@ -281,6 +282,10 @@ EOF
 	fi
 	LAST_SECS=$secs
 	LAST_RSS_MB=$(awk '{ printf "%.0f", $1 / 1024 }' "$PROBE/rss_peak")
+	# the phases' timings are DEBUG1 messages: without them the breakdown
+	# and the report's share would read 0
+	grep -q "computed the consequences report in" "$LAST_LOG" ||
+		fail "$label: no phase timings among the restore's messages"
 	LAST_REPORT=$(report_secs "$LAST_LOG")
 	result "$label" "$secs" "$(breakdown "$LAST_LOG" "$secs"); backend RssAnon peak $LAST_RSS_MB MB"
 	if [ -f "$PROBE/perf.data" ]; then
