@@ -81,6 +81,11 @@ SELECT a.pid FROM pg_stat_activity a WHERE a.application_name = 'restorer' AND (
 sub crash_backend_and_check
 {
 	my ($label, $cond, $sql) = @_;
+	# the kill lands some milliseconds after the moment was seen: a restore
+	# left to run on could commit first and the check would compare a
+	# committed restore.  Inside a transaction that sleeps before COMMIT,
+	# the kill always precedes the commit.
+	$sql = "BEGIN; $sql; SELECT pg_sleep(300); COMMIT;" unless $sql =~ /^BEGIN;/;
 	my ($h, $err) = start_restore($sql);
 	my $pid = wait_for($cond);
 	ok(defined $pid, "$label: reached the point") or return;
