@@ -444,7 +444,7 @@ bac_disable_pitr(PG_FUNCTION_ARGS)
  *		slot_lost boolean, archived_lsn pg_lsn, archived_at timestamptz,
  *		last_commit_lsn pg_lsn, lag_bytes numeric, window_start_lsn pg_lsn,
  *		window_start_at timestamptz, window_consistent_xid xid8,
- *		window_open boolean, gap text)
+ *		window_open boolean, gap text, segments int, oldest_lsn pg_lsn)
  *		The state of this database's change archive (view bac.pitr_status).
  */
 PG_FUNCTION_INFO_V1(bac_pitr_state);
@@ -455,8 +455,9 @@ bac_pitr_state(PG_FUNCTION_ARGS)
 	ReplicationSlot *s = SearchNamedReplicationSlot(slot, true);
 	BacChangesState st;
 	TupleDesc	tupdesc;
-	Datum		v[12];
-	bool		n[12] = {0};
+	Datum		v[14];
+	bool		n[14] = {0};
+	List	   *segments;
 	bool		lost = false;
 	XLogRecPtr	now = RecoveryInProgress() ? InvalidXLogRecPtr : GetXLogInsertRecPtr();
 
@@ -494,5 +495,9 @@ bac_pitr_state(PG_FUNCTION_ARGS)
 											 LSN_FORMAT_ARGS(st.upto)));
 	else
 		n[11] = true;
+	segments = BacListSegments(MyDatabaseId);
+	v[12] = Int32GetDatum(list_length(segments));
+	v[13] = segments ? LSNGetDatum(BacSegmentStartLsn(linitial(segments))) : (Datum) 0;
+	n[13] = segments == NIL;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, v, n)));
 }
