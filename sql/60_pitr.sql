@@ -48,6 +48,14 @@ REVOKE ALL ON FUNCTION bac.pitr_pump(), bac.enable_pitr(), bac.pitr_transactions
   bac.pitr_prune() FROM regress_pitr_user;
 DROP ROLE regress_pitr_user;
 
+-- register_service names tables that cannot be replayed only where PITR
+-- is enabled (test/t/073_pitr_retention.pl): not here
+CREATE SCHEMA pitr_nokey;
+CREATE TABLE pitr_nokey.t (x int);
+SELECT bac.register_service('pitr_nokey');
+SELECT bac.unregister_service('pitr_nokey');
+DROP SCHEMA pitr_nokey CASCADE;
+
 -- the DDL barrier trigger does nothing below wal_level = logical
 CREATE SCHEMA pitr_svc;
 SELECT bac.register_service('pitr_svc');

@@ -47,6 +47,7 @@
 
 #define BAC_LAUNCHER_NAPTIME	2000	/* ms between looks at the slots */
 #define BAC_WORKER_NAPTIME		1000	/* ms between idle rounds */
+#define BAC_WORKER_SESSION		10000	/* ms one decoding context may serve */
 #define BAC_MAX_ARCHIVERS		64
 #define BAC_PRUNE_INTERVAL		(5 * 60 * 1000)	/* ms between prunes */
 
@@ -216,7 +217,7 @@ arc_round(Oid dboid, int64 *transactions)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	pgstat_report_activity(STATE_RUNNING, "pg_bac: archiving changes");
-	found = BacPitrPumpRound(dboid, true, transactions);
+	found = BacPitrPumpRound(dboid, BAC_WORKER_SESSION, transactions);
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return found;

@@ -664,7 +664,7 @@ BacSegmentWriterOpen(Oid dboid, XLogRecPtr start_lsn)
 	if (segments != NIL)
 	{
 		chg_open_last(w, llast(segments));
-		if (w->size < (off_t) bac_change_segment_size * 1024)
+		if (!BacSegmentFull(w))
 		{
 			if (lseek(w->fd, w->size, SEEK_SET) < 0)
 				ereport(ERROR,
@@ -848,6 +848,16 @@ bool
 BacSegmentWindowOpen(BacSegmentWriter *w)
 {
 	return w->window_open;
+}
+
+/*
+ * BacSegmentFull
+ *		Has the segment passed bac.change_segment_size (a new one is due)?
+ */
+bool
+BacSegmentFull(BacSegmentWriter *w)
+{
+	return w->size + w->buf.len >= (off_t) bac_change_segment_size * 1024;
 }
 
 /*

@@ -134,6 +134,7 @@ typedef struct BacChangesState
 
 extern void BacChangesReadState(Oid dboid, BacChangesState *st);
 extern bool BacSegmentWindowOpen(BacSegmentWriter *w);
+extern bool BacSegmentFull(BacSegmentWriter *w);
 extern List *BacListSegments(Oid dboid);
 extern BacSegmentReader *BacSegmentReaderOpen(const char *path);
 extern bool BacSegmentReadRecord(BacSegmentReader *r, BacChangeRecord *rec);
@@ -199,7 +200,9 @@ extern uint64 BacFullXid(TransactionId xid);
 
 /* pump.c: draining a slot into segments */
 extern char *BacPitrSlotName(Oid dboid);
-extern bool BacPitrPumpRound(Oid dboid, bool wait_for_slot,
+extern bool BacPitrEnabled(void);
+extern void BacPitrWarnUnreplayable(const char *schema);
+extern bool BacPitrPumpRound(Oid dboid, int session_ms,
 							 int64 *transactions);
 
 /* archiver.c: background workers */

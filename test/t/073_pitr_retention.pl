@@ -32,6 +32,7 @@ $node->safe_psql($db, q{
 CREATE EXTENSION pg_bac;
 CREATE SCHEMA r;
 CREATE TABLE r.t (id int PRIMARY KEY, v text);
+CREATE TABLE r.loose (x int);
 SELECT bac.register_service('r');
 });
 
@@ -99,7 +100,25 @@ sub prune
 
 # a snapshot before the window: never a valid base
 my $s0 = snapshot();
-$node->safe_psql($db, 'SELECT * FROM bac.enable_pitr()');
+my ($ret, $out, $err) = $node->psql($db, 'SELECT * FROM bac.enable_pitr()');
+like($err, qr/1 tables of registered services cannot be replayed: r\.loose/,
+	'enable_pitr names the table without a key');
+
+# once PITR is enabled, register_service names the new service's tables
+# that cannot be replayed (and only those)
+($ret, $out, $err) = $node->psql($db, q{
+CREATE SCHEMA k;
+CREATE TABLE k.nokey (x int);
+CREATE TABLE k.nothing (x int);
+ALTER TABLE k.nothing REPLICA IDENTITY NOTHING;
+CREATE TABLE k.keyed (id int PRIMARY KEY);
+CREATE TABLE k.full (x int);
+ALTER TABLE k.full REPLICA IDENTITY FULL;
+SELECT bac.register_service('k');});
+is($ret, 0, 'register_service works');
+like($err, qr/2 tables of registered services cannot be replayed: k\.nokey, k\.nothing\n/,
+	'register_service names the tables of the service without a key');
+unlike($err, qr/r\.loose|k\.keyed|k\.full/, 'and no other table');
 my ($window_lsn) = $node->safe_psql($db, 'SELECT window_start_lsn FROM bac.pitr_status');
 work(5);
 my @before = segments();
@@ -138,7 +157,7 @@ like($node->safe_psql($db, 'SELECT window_open, window_start_lsn FROM bac.pitr_s
 like(prune(), qr/^0\|/, 'a second prune removes nothing');
 
 # after pruning, a restore to an instant after S1 (base S1) is exact
-my ($ret, $out, $err) = $node->psql($db, qq{
+($ret, $out, $err) = $node->psql($db, qq{
 SET client_min_messages = notice;
 SELECT count(*) FROM bac.restore('r', target_lsn => '$lsn_t', into_schema => 'r_t')});
 is($ret, 0, 'restore to an instant after S1 works after pruning') or diag($err);
