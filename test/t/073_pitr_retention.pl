@@ -247,5 +247,21 @@ cmp_ok($n, '>=', 2, 'several segments again');
 like(prune(), qr/^0\|$n\|no snapshot is a valid base/,
 	'without any valid base every segment is kept');
 
+# the archiver worker prunes too: a new base, then pg_bac preloaded; its
+# first prune removes what the base no longer needs
+my $s4 = snapshot();
+work(2);
+$expect = expected_prunable($s4);
+cmp_ok($expect, '>=', 2, "segments no kept base needs once S4 exists ($expect)");
+my $oldest_after = (segments())[$expect];
+$oldest_after =~ s/^([0-9A-F]{8})([0-9A-F]{8})\.changes$/sprintf('%X\/%X', hex($1), hex($2))/e;
+my $log_offset = -s $node->logfile;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_bac'\n");
+$node->restart;
+ok($node->poll_query_until($db, qq{SELECT oldest_lsn = '$oldest_after' FROM bac.pitr_status}),
+	'the worker pruned the change archive up to S4');
+ok($node->log_contains("removed $expect change segments no kept snapshot needs", $log_offset),
+	'and logged how many segments went');
+
 $node->stop;
 done_testing();
