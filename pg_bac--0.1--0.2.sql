@@ -394,7 +394,9 @@ CREATE FUNCTION bac.pitr_state(OUT slot_name pg_catalog.name,
                                OUT window_start_at pg_catalog.timestamptz,
                                OUT window_consistent_xid pg_catalog.xid8,
                                OUT window_open pg_catalog.bool,
-                               OUT gap pg_catalog.text)
+                               OUT gap pg_catalog.text,
+                               OUT segments pg_catalog.int4,
+                               OUT oldest_lsn pg_catalog.pg_lsn)
 RETURNS record
 AS 'MODULE_PATHNAME', 'bac_pitr_state'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
@@ -402,7 +404,8 @@ COMMENT ON FUNCTION bac.pitr_state()
 IS 'the state of this database''s change archive (superuser); see view bac.pitr_status';
 
 -- one row: the slot, how far the archive reaches, the window a restore to
--- an instant can use, and a gap if the slot lost WAL
+-- an instant can use, a gap if the slot lost WAL, and the segments left
+-- (where the oldest starts) after pruning
 CREATE VIEW bac.pitr_status AS
 	SELECT * FROM bac.pitr_state();
 REVOKE ALL ON bac.pitr_status FROM PUBLIC;
@@ -541,6 +544,18 @@ LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION bac.pitr_transactions()
 IS 'every transaction of this database''s change archive, in commit order (superuser)';
 REVOKE ALL ON FUNCTION bac.pitr_transactions() FROM PUBLIC;
+
+-- retention: change segments go with the snapshots that needed them
+CREATE FUNCTION bac.pitr_prune(OUT removed pg_catalog.int4,
+                               OUT kept pg_catalog.int4,
+                               OUT oldest_lsn pg_catalog.pg_lsn,
+                               OUT reason pg_catalog.text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'bac_pitr_prune'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION bac.pitr_prune()
+IS 'remove the closed change segments no kept base snapshot needs; how many went, how many are left, where the archive starts, why nothing more went (superuser)';
+REVOKE ALL ON FUNCTION bac.pitr_prune() FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- ddl: several schemas captured in one dependency order (issue 10)

@@ -40,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "manifest.h"
+#include "pitr.h"
 #include "progress.h"
 
 #define BAC_WHOLE_FILE_MAX_SIZE	(256 * 1024 * 1024)
@@ -446,14 +447,15 @@ ArchiveStrcmpList(const ListCell *a, const ListCell *b)
 }
 
 /*
- * ArchiveListSnapshots
+ * BacListManifests
  *		The manifests of every valid snapshot of the current database in
  *		the archive, sorted by id.
- *		Directories without a readable manifest are skipped with a WARNING;
- *		temporary directories are never listed.
+ *		Directories without a readable manifest are skipped with a WARNING
+ *		(and *complete set false when complete is not NULL: such a snapshot
+ *		may be of this database); temporary directories are never listed.
  */
-static List *
-ArchiveListSnapshots(const char *archive)
+List *
+BacListManifests(const char *archive, bool *complete)
 {
 	DIR		   *dir;
 	struct dirent *de;
@@ -496,6 +498,8 @@ ArchiveListSnapshots(const char *archive)
 			ereport(WARNING,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("skipping snapshot directory \"%s\": no valid manifest", sdir)));
+			if (complete)
+				*complete = false;
 			continue;
 		}
 		/* the archive directory is per cluster; list this database's */
@@ -553,7 +557,7 @@ bac_snapshots(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	archive = BacArchiveDirectory(true);
-	manifests = ArchiveListSnapshots(archive);
+	manifests = BacListManifests(archive, NULL);
 	foreach(lc, manifests)
 	{
 		BacManifest *m = lfirst(lc);
@@ -716,7 +720,8 @@ ArchiveRemoveSnapshotDir(const char *archive, const char *snapshot_id)
 
 /*
  * bac.drop_snapshot(snapshot_id text) RETURNS void
- *		Delete a snapshot from the archive.
+ *		Delete a snapshot from the archive, then the change segments no
+ *		kept snapshot needs any more (retention.c).
  */
 PG_FUNCTION_INFO_V1(bac_drop_snapshot);
 Datum
@@ -740,6 +745,7 @@ bac_drop_snapshot(PG_FUNCTION_ARGS)
 	else
 		(void) BacSnapshotDirectory(id);	/* validates id and existence */
 	ArchiveRemoveSnapshotDir(BacArchiveDirectory(true), id);
+	BacPitrPruneNotice();
 	PG_RETURN_VOID();
 }
 
@@ -750,7 +756,8 @@ bac_drop_snapshot(PG_FUNCTION_ARGS)
  *		Drop snapshots that are not among the newest keep_last and (when
  *		given) are older than older_than; with only one argument given, that
  *		one decides.  Only snapshots the caller may act on are considered.
- *		Returns how many were dropped.
+ *		Returns how many were dropped.  The change segments no kept
+ *		snapshot needs any more go with them (retention.c).
  */
 PG_FUNCTION_INFO_V1(bac_prune_snapshots);
 Datum
@@ -790,7 +797,7 @@ bac_prune_snapshots(PG_FUNCTION_ARGS)
 	}
 
 	archive = BacArchiveDirectory(true);
-	manifests = ArchiveListSnapshots(archive);
+	manifests = BacListManifests(archive, NULL);
 	foreach(lc, manifests)
 	{
 		if (ArchiveMaySeeSnapshot(lfirst(lc)))
@@ -823,5 +830,7 @@ bac_prune_snapshots(PG_FUNCTION_ARGS)
 		}
 		i++;
 	}
+	if (dropped > 0)
+		BacPitrPruneNotice();
 	PG_RETURN_INT32(dropped);
 }

@@ -12,7 +12,10 @@
  * pump rounds (pump.c) with a latch wait between them, and exits when its
  * slot is gone (bac.disable_pitr) or on SIGTERM.  After an error (a round
  * is all or nothing: nothing is confirmed before it is fsynced) the worker
- * exits and the launcher starts a new one.
+ * exits and the launcher starts a new one.  A worker also prunes its
+ * change archive (retention.c) whenever the number of segments changed and
+ * every BAC_PRUNE_INTERVAL ms; a failed prune is reported and retried, it
+ * does not stop the archiving.
  *
  * Copyright (c) 2026, pg_bac developers
  *
@@ -37,13 +40,16 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "pg_bac.h"
 #include "pitr.h"
 
 #define BAC_LAUNCHER_NAPTIME	2000	/* ms between looks at the slots */
 #define BAC_WORKER_NAPTIME		1000	/* ms between idle rounds */
+#define BAC_WORKER_SESSION		10000	/* ms one decoding context may serve */
 #define BAC_MAX_ARCHIVERS		64
+#define BAC_PRUNE_INTERVAL		(5 * 60 * 1000)	/* ms between prunes */
 
 /* the launcher's view of the workers it started */
 typedef struct ArcWorker
@@ -211,10 +217,68 @@ arc_round(Oid dboid, int64 *transactions)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	pgstat_report_activity(STATE_RUNNING, "pg_bac: archiving changes");
-	found = BacPitrPumpRound(dboid, true, transactions);
+	found = BacPitrPumpRound(dboid, BAC_WORKER_SESSION, transactions);
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return found;
+}
+
+/* when the worker last pruned, and how many segments there were then */
+typedef struct ArcPruneState
+{
+	int			nsegments;		/* -1: never pruned */
+	TimestampTz at;
+} ArcPruneState;
+
+/*
+ * arc_prune
+ *		Prune the change archive when its segments changed or the interval
+ *		passed, in a transaction of its own; an error is logged and the
+ *		worker goes on (the next prune retries).
+ */
+static void
+arc_prune(ArcPruneState *ps)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		int			n;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		n = list_length(BacListSegments(MyDatabaseId));
+		if (n != ps->nsegments ||
+			TimestampDifferenceExceeds(ps->at, now, BAC_PRUNE_INTERVAL))
+		{
+			BacPruneResult res;
+
+			pgstat_report_activity(STATE_RUNNING, "pg_bac: pruning the change archive");
+			BacPitrPrune(&res);
+			if (res.removed > 0)
+				ereport(LOG,
+						(errmsg("removed %d change segments no kept snapshot needs", res.removed),
+						 errdetail("%d segments are left; the change archive now starts at %X/%X.",
+								   res.kept, LSN_FORMAT_ARGS(res.oldest_lsn))));
+			ps->nsegments = res.kept;
+			ps->at = now;
+		}
+		CommitTransactionCommand();
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		AbortOutOfAnyTransaction();
+		FlushErrorState();
+		RESUME_INTERRUPTS();
+		ps->at = now;
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -225,6 +289,7 @@ void
 bac_archiver_main(Datum arg)
 {
 	Oid			dboid = DatumGetObjectId(arg);
+	ArcPruneState prune = {-1, 0};
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -243,6 +308,7 @@ bac_archiver_main(Datum arg)
 		}
 		if (!arc_round(dboid, &n))
 			break;
+		arc_prune(&prune);
 		if (n > 0)
 			continue;
 		(void) WaitLatch(MyLatch,

@@ -10,8 +10,10 @@
  *	<archive>/changes/<database oid>/<start LSN, 16 hex digits>.changes
  *
  * Segments are append-only; the one with the highest name is the one being
- * written; a new one is started when it passes BAC_SEGMENT_BYTES.  Its name
- * is the decoding position it was started at.  Integers are big-endian.
+ * written; a new one is started at the next round once it passes
+ * bac.change_segment_size.  Its name is the decoding position it was
+ * started at; transactions never span two segments.  Integers are
+ * big-endian.
  * A segment begins with a header:
  *
  *	"PGBACCHG"				8 bytes, magic
@@ -47,6 +49,25 @@
  *	'M' DDL barrier: u64 LSN, str message (JSON from the event trigger)
  *	'C' commit: as begin
  *
+ * A closed segment (not the newest) may have an index beside it,
+ * <start LSN>.index, written once by retention (retention.c) and read to
+ * avoid reading the segment again:
+ *
+ *	"PGBACIDX"				8 bytes, magic
+ *	u32 format				1
+ *	u64 segment size		the bytes of the segment it describes
+ *	u64 start LSN, u64 end LSN (its last progress record)
+ *	u64 transactions, u64 min xid, u64 max xid (full top-level xids)
+ *	u64 first commit LSN, u64 last commit LSN, u64 first commit time,
+ *	u64 last commit time
+ *	u8 windows				1 if it holds a window start or end
+ *	u32 n, str schema * n	schemas its relation descriptors name
+ *	u32 n, then per DDL barrier: u64 commit LSN, u64 commit time, str message
+ *	u32 CRC-32C of everything before it
+ *
+ * An index that is missing, damaged (checksum), of another format or of
+ * another segment size is ignored: the segment is read instead.
+ *
  * A tuple is u32 ncolumns, then per column u8 kind: 'n' null, 'u' unchanged
  * TOASTed value (keep the current one), 't' followed by str text (the
  * type's output function).  Relation ids are those at decoding time; a
@@ -79,8 +100,10 @@
 
 #define BAC_SEGMENT_MAGIC	"PGBACCHG"
 #define BAC_SEGMENT_FORMAT	1
-#define BAC_SEGMENT_BYTES	(16 * 1024 * 1024)
 #define BAC_SEGMENT_SUFFIX	".changes"
+#define BAC_INDEX_MAGIC		"PGBACIDX"
+#define BAC_INDEX_FORMAT	1
+#define BAC_INDEX_SUFFIX	".index"
 #define BAC_MAX_RECORD		(1024 * 1024 * 1024)
 #define BAC_WRITE_BUFFER	(1024 * 1024)
 
@@ -117,6 +140,9 @@ typedef struct ChgCache
 } ChgCache;
 
 static ChgCache chg_cache;
+
+/* GUC bac.change_segment_size (kB): a new segment is started past it */
+int			bac_change_segment_size = 16 * 1024;
 
 /* a segment being read */
 struct BacSegmentReader
@@ -638,7 +664,7 @@ BacSegmentWriterOpen(Oid dboid, XLogRecPtr start_lsn)
 	if (segments != NIL)
 	{
 		chg_open_last(w, llast(segments));
-		if (w->size < BAC_SEGMENT_BYTES)
+		if (!BacSegmentFull(w))
 		{
 			if (lseek(w->fd, w->size, SEEK_SET) < 0)
 				ereport(ERROR,
@@ -825,6 +851,16 @@ BacSegmentWindowOpen(BacSegmentWriter *w)
 }
 
 /*
+ * BacSegmentFull
+ *		Has the segment passed bac.change_segment_size (a new one is due)?
+ */
+bool
+BacSegmentFull(BacSegmentWriter *w)
+{
+	return w->size + w->buf.len >= (off_t) bac_change_segment_size * 1024;
+}
+
+/*
  * BacChangesReadState
  *		The state of a database's change archive, read from its newest
  *		segment without changing anything.
@@ -995,4 +1031,280 @@ BacSegmentReaderClose(BacSegmentReader *r)
 {
 	FreeFile(r->file);
 	pfree(r->payload.data);
+}
+
+/*
+ * BacSegmentStartLsn
+ *		The start LSN a segment's file name gives.
+ */
+XLogRecPtr
+BacSegmentStartLsn(const char *path)
+{
+	const char *name = last_dir_separator(path);
+	uint32		hi,
+				lo;
+
+	name = name ? name + 1 : path;
+	if (sscanf(name, "%08X%08X", &hi, &lo) != 2)
+		elog(ERROR, "\"%s\" is not named like a change segment", path);
+	return ((uint64) hi << 32) | lo;
+}
+
+/*
+ * chg_index_path
+ *		The index file of a segment: its name with .index.
+ */
+static char *
+chg_index_path(const char *segment)
+{
+	size_t		n = strlen(segment) - strlen(BAC_SEGMENT_SUFFIX);
+
+	return psprintf("%.*s%s", (int) n, segment, BAC_INDEX_SUFFIX);
+}
+
+/*
+ * chg_index_add_schema
+ *		Remember a schema the segment touches (once).
+ */
+static void
+chg_index_add_schema(BacSegmentIndex *idx, const char *schema)
+{
+	ListCell   *lc;
+
+	foreach(lc, idx->schemas)
+	{
+		if (strcmp(lfirst(lc), schema) == 0)
+			return;
+	}
+	idx->schemas = lappend(idx->schemas, pstrdup(schema));
+}
+
+/*
+ * BacSegmentIndexScan
+ *		Build a segment's index by reading the segment (allocated in the
+ *		current memory context).
+ */
+void
+BacSegmentIndexScan(const char *path, BacSegmentIndex *idx)
+{
+	BacSegmentReader *r = BacSegmentReaderOpen(path);
+	BacChangeRecord rec;
+	BacChangeRecord begin = {0};
+	bool		in_txn = false;
+	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext,
+											  "pg_bac segment index",
+											  ALLOCSET_DEFAULT_SIZES);
+
+	memset(idx, 0, sizeof(BacSegmentIndex));
+	idx->start_lsn = BacSegmentStartLsn(path);
+	idx->end_lsn = idx->start_lsn;
+	MemoryContextSwitchTo(tmp);
+	while (BacSegmentReadRecord(r, &rec))
+	{
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(outer);
+		switch (rec.type)
+		{
+			case BAC_REC_BEGIN:
+				in_txn = true;
+				begin = rec;
+				break;
+			case BAC_REC_COMMIT:
+				if (!in_txn)
+					break;
+				in_txn = false;
+				if (idx->transactions == 0)
+				{
+					idx->min_xid = idx->max_xid = rec.xid;
+					idx->first_commit = rec.commit_lsn;
+					idx->first_time = rec.commit_time;
+				}
+				idx->transactions++;
+				idx->min_xid = Min(idx->min_xid, rec.xid);
+				idx->max_xid = Max(idx->max_xid, rec.xid);
+				idx->last_commit = rec.commit_lsn;
+				idx->last_time = rec.commit_time;
+				break;
+			case BAC_REC_RELATION:
+				chg_index_add_schema(idx, rec.rel->schema);
+				break;
+			case BAC_REC_BARRIER:
+				{
+					BacSegmentBarrier *b = palloc(sizeof(BacSegmentBarrier));
+
+					b->commit_lsn = begin.commit_lsn;
+					b->commit_time = begin.commit_time;
+					b->message = pstrdup(rec.message);
+					idx->barriers = lappend(idx->barriers, b);
+				}
+				break;
+			case BAC_REC_WINDOW:
+			case BAC_REC_WINDOW_END:
+				idx->windows = true;
+				break;
+			case BAC_REC_PROGRESS:
+				idx->end_lsn = Max(idx->end_lsn, rec.lsn);
+				break;
+		}
+		MemoryContextSwitchTo(tmp);
+		MemoryContextReset(tmp);
+	}
+	MemoryContextSwitchTo(outer);
+	idx->size = r->offset;
+	BacSegmentReaderClose(r);
+	MemoryContextDelete(tmp);
+}
+
+/*
+ * BacSegmentIndexWrite
+ *		Write a closed segment's index beside it, durably (a temporary file
+ *		renamed over it).
+ */
+void
+BacSegmentIndexWrite(const char *path, const BacSegmentIndex *idx)
+{
+	char	   *ipath = chg_index_path(path);
+	char	   *tmp = psprintf("%s.tmp", ipath);
+	StringInfoData buf;
+	pg_crc32c	crc;
+	ListCell   *lc;
+	int			fd;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, BAC_INDEX_MAGIC, 8);
+	BacPutU32(&buf, BAC_INDEX_FORMAT);
+	BacPutU64(&buf, idx->size);
+	BacPutU64(&buf, idx->start_lsn);
+	BacPutU64(&buf, idx->end_lsn);
+	BacPutU64(&buf, (uint64) idx->transactions);
+	BacPutU64(&buf, idx->min_xid);
+	BacPutU64(&buf, idx->max_xid);
+	BacPutU64(&buf, idx->first_commit);
+	BacPutU64(&buf, idx->last_commit);
+	BacPutU64(&buf, (uint64) idx->first_time);
+	BacPutU64(&buf, (uint64) idx->last_time);
+	BacPutU8(&buf, idx->windows ? 1 : 0);
+	BacPutU32(&buf, list_length(idx->schemas));
+	foreach(lc, idx->schemas)
+		BacPutStr(&buf, lfirst(lc));
+	BacPutU32(&buf, list_length(idx->barriers));
+	foreach(lc, idx->barriers)
+	{
+		BacSegmentBarrier *b = lfirst(lc);
+
+		BacPutU64(&buf, b->commit_lsn);
+		BacPutU64(&buf, (uint64) b->commit_time);
+		BacPutStr(&buf, b->message);
+	}
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, buf.data, buf.len);
+	FIN_CRC32C(crc);
+	BacPutU32(&buf, crc);
+
+	fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create \"%s\": %m", tmp)));
+	BacWriteAll(fd, tmp, buf.data, buf.len);
+	if (pg_fsync(fd) != 0)
+		ereport(data_sync_elevel(ERROR),
+				(errcode_for_file_access(),
+				 errmsg("could not fsync \"%s\": %m", tmp)));
+	CloseTransientFile(fd);
+	durable_rename(tmp, ipath, ERROR);
+	pfree(buf.data);
+}
+
+/*
+ * BacSegmentIndexRead
+ *		Read a segment's index; false (and nothing to trust in idx) when it
+ *		is missing, damaged, of another format or describes another size of
+ *		the segment.  The caller then reads the segment.
+ */
+bool
+BacSegmentIndexRead(const char *path, BacSegmentIndex *idx)
+{
+	char	   *ipath = chg_index_path(path);
+	struct stat st;
+	size_t		len;
+	char	   *data;
+	uint32		crc_read;
+	pg_crc32c	crc;
+	ChgCursor	c;
+	uint32		n;
+
+	memset(idx, 0, sizeof(BacSegmentIndex));
+	if (stat(path, &st) != 0)
+		return false;
+	data = BacReadWholeFile(ipath, "change segment index", true, &len);
+	if (data == NULL || len < 8 + 4 + 4 || memcmp(data, BAC_INDEX_MAGIC, 8) != 0)
+		return false;
+	memcpy(&crc_read, data + len - 4, 4);
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, data, len - 4);
+	FIN_CRC32C(crc);
+	if (pg_ntoh32(crc_read) != crc)
+		return false;
+
+	/* the checksum matched: we wrote these bytes */
+	c.p = data + 8;
+	c.end = data + len - 4;
+	c.where = ipath;
+	if (chg_u32(&c) != BAC_INDEX_FORMAT)
+		return false;
+	idx->size = chg_u64(&c);
+	if (idx->size != (uint64) st.st_size)
+		return false;
+	idx->start_lsn = chg_u64(&c);
+	idx->end_lsn = chg_u64(&c);
+	idx->transactions = (int64) chg_u64(&c);
+	idx->min_xid = chg_u64(&c);
+	idx->max_xid = chg_u64(&c);
+	idx->first_commit = chg_u64(&c);
+	idx->last_commit = chg_u64(&c);
+	idx->first_time = (TimestampTz) chg_u64(&c);
+	idx->last_time = (TimestampTz) chg_u64(&c);
+	idx->windows = chg_u8(&c) != 0;
+	for (n = chg_u32(&c); n > 0; n--)
+		idx->schemas = lappend(idx->schemas, chg_str(&c));
+	for (n = chg_u32(&c); n > 0; n--)
+	{
+		BacSegmentBarrier *b = palloc(sizeof(BacSegmentBarrier));
+
+		b->commit_lsn = chg_u64(&c);
+		b->commit_time = (TimestampTz) chg_u64(&c);
+		b->message = chg_str(&c);
+		idx->barriers = lappend(idx->barriers, b);
+	}
+	if (c.p != c.end || idx->start_lsn != BacSegmentStartLsn(path))
+		return false;
+	return true;
+}
+
+/*
+ * BacSegmentRemove
+ *		Delete a closed segment and its index (the index first, so that no
+ *		index outlives its segment); false if it was already gone.  The
+ *		caller fsyncs the directory.
+ */
+bool
+BacSegmentRemove(const char *path)
+{
+	char	   *ipath = chg_index_path(path);
+
+	if (unlink(ipath) != 0 && errno != ENOENT)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not remove \"%s\": %m", ipath)));
+	if (unlink(path) != 0)
+	{
+		if (errno == ENOENT)
+			return false;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not remove change segment \"%s\": %m", path)));
+	}
+	return true;
 }

@@ -126,6 +126,9 @@ extern void BacSha256File(const char *path, char *hex, int64 *bytes);
 extern List *BacVerifyFiles(BacManifest *manifest, List *paths);
 extern void BacVerifyFilesOrError(BacManifest *manifest, List *paths);
 
+/* archive.c: the snapshots of this database */
+extern List *BacListManifests(const char *archive, bool *complete);
+
 /* archive.c: who may act on a snapshot */
 extern void BacCheckSnapshotDatabase(BacManifest *manifest, const char *action);
 extern void BacCheckSnapshotPrivilege(BacManifest *manifest,

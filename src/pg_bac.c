@@ -50,6 +50,17 @@ _PG_init(void)
 							   GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 
+	DefineCustomIntVariable("bac.change_segment_size",
+							"Size past which the change archive starts a new segment.",
+							"Segments are the unit in which the change archive is pruned with the snapshots.",
+							&bac_change_segment_size,
+							16 * 1024,
+							64,
+							1024 * 1024,
+							PGC_SIGHUP,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("bac");
 
 	BacProgressInit();
@@ -95,6 +106,22 @@ bool
 BacMayActOnSchema(Oid nspoid)
 {
 	return superuser() || pg_namespace_ownercheck(nspoid, GetUserId());
+}
+
+/*
+ * BacRequireSuperuser
+ *		Error unless the caller is a superuser: for the functions of
+ *		server-wide facilities (the change archive).  function names the SQL
+ *		function, what completes "Only a superuser may ...".
+ */
+void
+BacRequireSuperuser(const char *function, const char *what)
+{
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for function %s", function),
+				 errdetail("Only a superuser may %s.", what)));
 }
 
 /*

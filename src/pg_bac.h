@@ -30,6 +30,7 @@
 extern char *bac_archive_directory;
 
 extern bool BacMayActOnSchema(Oid nspoid);
+extern void BacRequireSuperuser(const char *function, const char *what);
 extern void BacCheckSchemaPrivilege(Oid nspoid, const char *action);
 extern Oid	BacSchemaOid(const char *nspname, bool missing_ok);
 extern int	BacNameArrayElements(ArrayType *arr, const char *argname,

@@ -134,12 +134,60 @@ typedef struct BacChangesState
 
 extern void BacChangesReadState(Oid dboid, BacChangesState *st);
 extern bool BacSegmentWindowOpen(BacSegmentWriter *w);
+extern bool BacSegmentFull(BacSegmentWriter *w);
 extern List *BacListSegments(Oid dboid);
 extern BacSegmentReader *BacSegmentReaderOpen(const char *path);
 extern bool BacSegmentReadRecord(BacSegmentReader *r, BacChangeRecord *rec);
 extern void BacSegmentReaderClose(BacSegmentReader *r);
 extern void BacDecodeRecord(const char *payload, size_t len,
 							BacChangeRecord *rec, const char *where);
+extern XLogRecPtr BacSegmentStartLsn(const char *path);
+extern bool BacSegmentRemove(const char *path);
+
+/* GUC bac.change_segment_size, in kB */
+extern int	bac_change_segment_size;
+
+/* a DDL barrier as a segment's index lists it */
+typedef struct BacSegmentBarrier
+{
+	XLogRecPtr	commit_lsn;		/* of its transaction */
+	TimestampTz commit_time;
+	char	   *message;
+} BacSegmentBarrier;
+
+/* the index of a closed segment (format at the top of changes.c) */
+typedef struct BacSegmentIndex
+{
+	uint64		size;			/* bytes of the segment it describes */
+	XLogRecPtr	start_lsn;		/* the segment's name */
+	XLogRecPtr	end_lsn;		/* its last progress record */
+	int64		transactions;
+	uint64		min_xid;		/* full top-level xids; 0 without any */
+	uint64		max_xid;
+	XLogRecPtr	first_commit;
+	XLogRecPtr	last_commit;
+	TimestampTz first_time;
+	TimestampTz last_time;
+	bool		windows;		/* holds a window start or end */
+	List	   *schemas;		/* char *: schemas its changes touch */
+	List	   *barriers;		/* BacSegmentBarrier * */
+} BacSegmentIndex;
+
+extern void BacSegmentIndexScan(const char *path, BacSegmentIndex *idx);
+extern void BacSegmentIndexWrite(const char *path, const BacSegmentIndex *idx);
+extern bool BacSegmentIndexRead(const char *path, BacSegmentIndex *idx);
+
+/* retention.c: pruning segments no kept base snapshot needs */
+typedef struct BacPruneResult
+{
+	int			removed;		/* segments removed */
+	int			kept;			/* segments left */
+	XLogRecPtr	oldest_lsn;		/* start of the oldest segment left */
+	const char *why;			/* why nothing more was removed */
+} BacPruneResult;
+
+extern void BacPitrPrune(BacPruneResult *res);
+extern void BacPitrPruneNotice(void);
 
 /* encoding helpers shared by the plugin and the writer */
 extern void BacPutU8(StringInfo buf, uint8 v);
@@ -152,7 +200,9 @@ extern uint64 BacFullXid(TransactionId xid);
 
 /* pump.c: draining a slot into segments */
 extern char *BacPitrSlotName(Oid dboid);
-extern bool BacPitrPumpRound(Oid dboid, bool wait_for_slot,
+extern bool BacPitrEnabled(void);
+extern void BacPitrWarnUnreplayable(const char *schema);
+extern bool BacPitrPumpRound(Oid dboid, int session_ms,
 							 int64 *transactions);
 
 /* archiver.c: background workers */

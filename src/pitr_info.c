@@ -75,11 +75,7 @@ bac_pitr_transactions(PG_FUNCTION_ARGS)
 	InfoTxn		t = {0};
 	bool		in_txn = false;
 
-	if (!superuser())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for function bac.pitr_transactions"),
-				 errdetail("Only a superuser may read the change archive.")));
+	BacRequireSuperuser("bac.pitr_transactions", "read the change archive");
 	InitMaterializedSRF(fcinfo, 0);
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "pg_bac archive read",
 								ALLOCSET_DEFAULT_SIZES);

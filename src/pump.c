@@ -62,20 +62,6 @@ BacPitrSlotName(Oid dboid)
 }
 
 /*
- * pump_require_superuser
- *		The change archive is a server-wide facility.
- */
-static void
-pump_require_superuser(const char *fn)
-{
-	if (!superuser())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for function %s", fn),
-				 errdetail("Only a superuser may manage the change archive.")));
-}
-
-/*
  * pump_require_plugin_allowed
  *		Servers that have output_plugin_libraries (a list of the libraries
  *		allowed as output plugins) must name pg_bac in it: the operator
@@ -172,24 +158,16 @@ pump_slot_lost(void)
 }
 
 /*
- * pump_decode
- *		Decode from the slot's restart position to the WAL flushed now,
- *		appending records; returns where decoding stopped.
+ * pump_pass
+ *		Decode the WAL up to the flush position of now, append, make it
+ *		durable, then confirm it to the slot; returns where it stopped.
  */
 static XLogRecPtr
-pump_decode(PumpState *ps)
+pump_pass(PumpState *ps, LogicalDecodingContext *ctx)
 {
-	LogicalDecodingContext *ctx;
 	XLogRecPtr	end_of_wal = GetFlushRecPtr(NULL);
 	XLogRecPtr	end;
 
-	ctx = CreateDecodingContext(InvalidXLogRecPtr, NIL, false,
-								XL_ROUTINE(.page_read = read_local_xlog_page,
-										   .segment_open = wal_segment_open,
-										   .segment_close = wal_segment_close),
-								pump_prepare_write, pump_write, NULL);
-	ctx->output_writer_private = ps;
-	XLogBeginRead(ctx->reader, MyReplicationSlot->data.restart_lsn);
 	while (ctx->reader->EndRecPtr < end_of_wal)
 	{
 		char	   *errm = NULL;
@@ -212,8 +190,44 @@ pump_decode(PumpState *ps)
 		LogicalConfirmReceivedLocation(end);
 		ReplicationSlotMarkDirty();
 	}
-	FreeDecodingContext(ctx);
 	return end;
+}
+
+/*
+ * pump_decode
+ *		Decode from the slot's restart position with one decoding context:
+ *		one pass, then (for the worker, session_ms > 0) more passes while
+ *		new WAL keeps coming, for up to session_ms, so that a busy server
+ *		does not create a decoding context (and log its start) for every
+ *		few transactions.  A full segment is closed between passes.
+ */
+static void
+pump_decode(PumpState *ps, Oid dboid, int session_ms)
+{
+	LogicalDecodingContext *ctx;
+	TimestampTz start = GetCurrentTimestamp();
+	XLogRecPtr	end;
+
+	ctx = CreateDecodingContext(InvalidXLogRecPtr, NIL, false,
+								XL_ROUTINE(.page_read = read_local_xlog_page,
+										   .segment_open = wal_segment_open,
+										   .segment_close = wal_segment_close),
+								pump_prepare_write, pump_write, NULL);
+	ctx->output_writer_private = ps;
+	XLogBeginRead(ctx->reader, MyReplicationSlot->data.restart_lsn);
+	for (;;)
+	{
+		end = pump_pass(ps, ctx);
+		if (session_ms <= 0 || GetFlushRecPtr(NULL) <= end ||
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), session_ms))
+			break;
+		if (BacSegmentFull(ps->writer))
+		{
+			BacSegmentWriterClose(ps->writer);
+			ps->writer = BacSegmentWriterOpen(dboid, end);
+		}
+	}
+	FreeDecodingContext(ctx);
 }
 
 /*
@@ -224,7 +238,8 @@ pump_decode(PumpState *ps)
  *		still holding the slot (so no round runs in between).
  */
 static bool
-pump_round(Oid dboid, const char *end_reason, int64 *transactions)
+pump_round(Oid dboid, const char *end_reason, int session_ms,
+		   int64 *transactions)
 {
 	char	   *slot = BacPitrSlotName(dboid);
 	PumpState	ps = {0};
@@ -254,7 +269,7 @@ pump_round(Oid dboid, const char *end_reason, int64 *transactions)
 			 /* no new WAL: no decoding context, no log lines */ ;
 		else
 		{
-			pump_decode(&ps);
+			pump_decode(&ps, dboid, session_ms);
 			if (end_reason != NULL)
 			{
 				BacAppendWindowEnd(ps.writer,
@@ -280,13 +295,14 @@ pump_round(Oid dboid, const char *end_reason, int64 *transactions)
 
 /*
  * BacPitrPumpRound
- *		One round for a database (the worker's loop and bac.pitr_pump()).
+ *		One round for a database (the worker's loop): one decoding context
+ *		for up to session_ms while new WAL keeps coming.
  */
 bool
-BacPitrPumpRound(Oid dboid, bool wait_for_slot, int64 *transactions)
+BacPitrPumpRound(Oid dboid, int session_ms, int64 *transactions)
 {
 	pump_require_logical();
-	return pump_round(dboid, NULL, transactions);
+	return pump_round(dboid, NULL, session_ms, transactions);
 }
 
 /*
@@ -300,9 +316,9 @@ bac_pitr_pump(PG_FUNCTION_ARGS)
 {
 	int64		n = 0;
 
-	pump_require_superuser("bac.pitr_pump");
+	BacRequireSuperuser("bac.pitr_pump", "manage the change archive");
 	pump_require_logical();
-	if (!pump_round(MyDatabaseId, NULL, &n))
+	if (!pump_round(MyDatabaseId, NULL, 0, &n))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("point-in-time restore is not enabled in this database"),
@@ -311,25 +327,44 @@ bac_pitr_pump(PG_FUNCTION_ARGS)
 }
 
 /*
- * pump_warn_unreplayable
- *		Name the tables of registered schemas whose updates and deletes
- *		cannot be archived (no primary key and no replica identity).
+ * BacPitrEnabled
+ *		Does this database have its pg_bac slot (bac.enable_pitr)?
  */
-static void
-pump_warn_unreplayable(void)
+bool
+BacPitrEnabled(void)
 {
+	return SearchNamedReplicationSlot(BacPitrSlotName(MyDatabaseId), true) != NULL;
+}
+
+/*
+ * BacPitrWarnUnreplayable
+ *		Name the tables of registered schemas (of schema alone, when not
+ *		NULL) whose updates and deletes cannot be archived: no primary key
+ *		and no replica identity.  The caller is connected to SPI; enable_pitr
+ *		and register_service call this.
+ */
+void
+BacPitrWarnUnreplayable(const char *schema)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	char		nulls[1] = {' '};
 	StringInfoData names;
 	uint64		i;
 
-	if (SPI_execute("SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"
-					" FROM pg_catalog.pg_class c"
-					" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-					" WHERE n.nspname IN (SELECT s.schema_name FROM bac.service s)"
-					"   AND c.relkind = 'r'"
-					"   AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS"
-					"        (SELECT FROM pg_catalog.pg_index i"
-					"         WHERE i.indrelid = c.oid AND i.indisprimary)))"
-					" ORDER BY 1", true, 0) != SPI_OK_SELECT)
+	values[0] = schema ? CStringGetTextDatum(schema) : (Datum) 0;
+	nulls[0] = schema ? ' ' : 'n';
+	if (SPI_execute_with_args("SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"
+							  " FROM pg_catalog.pg_class c"
+							  " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+							  " WHERE n.nspname IN (SELECT s.schema_name FROM bac.service s)"
+							  "   AND ($1 IS NULL OR n.nspname OPERATOR(pg_catalog.=) $1::pg_catalog.name)"
+							  "   AND c.relkind = 'r'"
+							  "   AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS"
+							  "        (SELECT FROM pg_catalog.pg_index i"
+							  "         WHERE i.indrelid = c.oid AND i.indisprimary)))"
+							  " ORDER BY 1",
+							  1, argtypes, values, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the tables without a replica identity");
 	if (SPI_processed == 0)
 		return;
@@ -385,11 +420,11 @@ bac_enable_pitr(PG_FUNCTION_ARGS)
 	uint64		xid;
 	BacSegmentWriter *w;
 
-	pump_require_superuser("bac.enable_pitr");
+	BacRequireSuperuser("bac.enable_pitr", "manage the change archive");
 	pump_require_logical();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	if (SearchNamedReplicationSlot(slot, true) != NULL)
+	if (BacPitrEnabled())
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("point-in-time restore is already enabled in this database"),
@@ -398,7 +433,7 @@ bac_enable_pitr(PG_FUNCTION_ARGS)
 	BacChangesDirectory(MyDatabaseId, true);
 
 	SPI_connect();
-	pump_warn_unreplayable();
+	BacPitrWarnUnreplayable(NULL);
 	lsn = pump_create_slot(slot);
 	xid = U64FromFullTransactionId(ReadNextFullTransactionId());
 	SPI_finish();
@@ -428,8 +463,8 @@ bac_disable_pitr(PG_FUNCTION_ARGS)
 	char	   *slot = BacPitrSlotName(MyDatabaseId);
 	BacChangesState st;
 
-	pump_require_superuser("bac.disable_pitr");
-	if (!pump_round(MyDatabaseId, "disabled", NULL))
+	BacRequireSuperuser("bac.disable_pitr", "manage the change archive");
+	if (!pump_round(MyDatabaseId, "disabled", 0, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("point-in-time restore is not enabled in this database"),
@@ -444,7 +479,7 @@ bac_disable_pitr(PG_FUNCTION_ARGS)
  *		slot_lost boolean, archived_lsn pg_lsn, archived_at timestamptz,
  *		last_commit_lsn pg_lsn, lag_bytes numeric, window_start_lsn pg_lsn,
  *		window_start_at timestamptz, window_consistent_xid xid8,
- *		window_open boolean, gap text)
+ *		window_open boolean, gap text, segments int, oldest_lsn pg_lsn)
  *		The state of this database's change archive (view bac.pitr_status).
  */
 PG_FUNCTION_INFO_V1(bac_pitr_state);
@@ -455,12 +490,13 @@ bac_pitr_state(PG_FUNCTION_ARGS)
 	ReplicationSlot *s = SearchNamedReplicationSlot(slot, true);
 	BacChangesState st;
 	TupleDesc	tupdesc;
-	Datum		v[12];
-	bool		n[12] = {0};
+	Datum		v[14];
+	bool		n[14] = {0};
+	List	   *segments;
 	bool		lost = false;
 	XLogRecPtr	now = RecoveryInProgress() ? InvalidXLogRecPtr : GetXLogInsertRecPtr();
 
-	pump_require_superuser("bac.pitr_state");
+	BacRequireSuperuser("bac.pitr_state", "manage the change archive");
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	if (s != NULL)
@@ -494,5 +530,9 @@ bac_pitr_state(PG_FUNCTION_ARGS)
 											 LSN_FORMAT_ARGS(st.upto)));
 	else
 		n[11] = true;
+	segments = BacListSegments(MyDatabaseId);
+	v[12] = Int32GetDatum(list_length(segments));
+	v[13] = segments ? LSNGetDatum(BacSegmentStartLsn(linitial(segments))) : (Datum) 0;
+	n[13] = segments == NIL;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, v, n)));
 }

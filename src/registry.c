@@ -63,6 +63,7 @@
 #include "utils/syscache.h"
 
 #include "pg_bac.h"
+#include "pitr.h"
 
 /*
  * RegistryRelid
@@ -362,6 +363,8 @@ RegistryWarnExtensionMembers(Oid nspoid, const char *schema)
  *
  * The schema is revoked from PUBLIC, so that other services' roles cannot
  * use it.  The registry row records the schema's owner after all this.
+ * When point-in-time restore is enabled in the database, its tables that
+ * cannot be replayed are named, as bac.enable_pitr does.
  */
 PG_FUNCTION_INFO_V1(bac_register_service);
 Datum
@@ -481,6 +484,8 @@ bac_register_service(PG_FUNCTION_ARGS)
 					   " VALUES ($1, $2, $3, $4)",
 					   4, argtypes, values, nulls, 1);
 	RegistryWarnExtensionMembers(nspoid, schema);
+	if (BacPitrEnabled())
+		BacPitrWarnUnreplayable(schema);
 
 	SPI_finish();
 	AtEOXact_GUC(true, guclevel);

@@ -442,6 +442,12 @@ rpl_record(RplState *st, BacChangeRecord *rec)
 			st->in_window = rec->lsn == st->archive.window_lsn &&
 				rec->consistent_xid == st->archive.window_xid;
 			return true;
+		case BAC_REC_PROGRESS:
+			/* a segment starts with one: its window start may be pruned */
+			st->in_window = rec->has_old &&
+				rec->message_lsn == st->archive.window_lsn &&
+				rec->consistent_xid == st->archive.window_xid;
+			return true;
 		case BAC_REC_BEGIN:
 			if (!st->in_window)
 				return true;

@@ -131,6 +131,7 @@ my @hostile = (
 	[ 'pitr_state', 'refuse', "SELECT * FROM bac.pitr_state()" ],
 	[ 'pitr_status view', 'refuse', "SELECT * FROM bac.pitr_status" ],
 	[ 'pitr_transactions', 'refuse', "SELECT * FROM bac.pitr_transactions()" ],
+	[ 'pitr_prune', 'refuse', "SELECT * FROM bac.pitr_prune()" ],
 	[ 'pitr_replay', 'refuse', "SELECT * FROM bac.pitr_replay('$snapB', 'sb', into_schema => 'sb_copy', target_lsn => '0/0')" ],
 	[ 'restore', 'refuse', "SELECT * FROM bac.restore('sb', target_time => now())" ],
 	[ 'restore_group_at', 'refuse', "SELECT * FROM bac.restore_group_at('{sb}', target_time => now())" ],

@@ -167,7 +167,7 @@ is(schema_hashes($node, $db, 'a_tt'), $hash_t,
 ($ret, $out, $err) = $node->psql($db, qq{SELECT count(*) FROM bac.restore('a', target_time => '$time_t', target_lsn => '$lsn_t')});
 like($err, qr/exactly one of target_time and target_lsn/, 'two targets are refused');
 ($ret, $out, $err) = $node->psql($db, qq{SELECT count(*) FROM bac.restore('a', target_time => (SELECT consistent_at - interval '1 second' FROM bac.snapshots() WHERE snapshot_id = '$s1'))});
-like($err, qr/not a valid base|no snapshot of these services was taken before the target/,
+like($err, qr/not a valid base|no snapshot is a valid base|no snapshot of these services was taken before the target/,
 	'a target before the first valid base is refused');
 
 # DDL is a barrier
