@@ -27,6 +27,7 @@
 
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -36,6 +37,9 @@
 #include "parser/parse_relation.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/xid8.h"
 #include "utils/fmgrprotos.h"
@@ -48,10 +52,14 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "pg_bac.h"
 #include "manifest.h"
 #include "pitr.h"
+
+/* how long a restore waits for the archiver to reach its target */
+#define RPL_AWAIT_ARCHIVE_MS	60000
 
 /* a relation of the archive, as described in the current transaction */
 typedef struct RplRel
@@ -512,7 +520,8 @@ rpl_check_window(RplState *st, XLogRecPtr base_lsn)
 				 errhint("Use a snapshot taken after the window began.")));
 	if ((st->target->lsn != InvalidXLogRecPtr && st->target->lsn > a->upto) ||
 		(st->target->txid_snapshot && st->target->snapshot_lsn > a->upto) ||
-		(st->target->has_time && st->target->time > a->upto_time))
+		(st->target->has_time && st->target->time > a->upto_time) ||
+		st->target->complete_lsn > a->upto)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the change archive does not reach the target yet"),
@@ -521,6 +530,76 @@ rpl_check_window(RplState *st, XLogRecPtr base_lsn)
 						   a->window_open ? "" : ", where its window ended"),
 				 errhint("%s", a->window_open ? "Run bac.pitr_pump() or wait for the archiver, then retry." :
 						 "Choose a target within the window.")));
+}
+
+/*
+ * rpl_commits_stamped_by_now
+ *		A WAL position before which lies the commit record of every
+ *		transaction whose commit timestamp is earlier than now.
+ *
+ * A commit takes its timestamp inside its commit critical section, with
+ * DELAY_CHKPT_START set, and inserts its commit record before it leaves it
+ * (RecordTransactionCommit; COMMIT PREPARED takes its timestamp a few
+ * instructions before setting the flag).  So once the backends in that
+ * section now have left it, as a checkpoint waits for them, every commit
+ * stamped before now has its record before the WAL insert position.
+ */
+static XLogRecPtr
+rpl_commits_stamped_by_now(void)
+{
+	VirtualTransactionId *vxids;
+	int			n;
+
+	vxids = GetVirtualXIDsDelayingChkpt(&n, DELAY_CHKPT_START);
+	while (n > 0 && HaveVirtualXIDsDelayingChkpt(vxids, n, DELAY_CHKPT_START))
+	{
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(1000L);
+	}
+	pfree(vxids);
+	return GetXLogInsertRecPtr();
+}
+
+/*
+ * BacReplayAwaitArchive
+ *		Where the change archive must reach for the target, and wait (up to
+ *		RPL_AWAIT_ARCHIVE_MS) until the archiver has got there.  Called before
+ *		a base is restored; BacReplay refuses the target if the archive still
+ *		falls short.
+ *
+ * For a target LSN or snapshot that is the target's own LSN.  For a target
+ * time it is a WAL position before which every commit stamped at or before
+ * the target lies: the archive's own time (archived_at) cannot tell,
+ * because the archiver reads it after decoding, and a transaction stamped
+ * while it decoded has its commit record after the position it reached.
+ * Once the window has ended nothing more will be archived, and the
+ * archive's time is all there is.
+ */
+void
+BacReplayAwaitArchive(BacReplayTarget *target)
+{
+	BacChangesState a;
+	TimestampTz start = GetCurrentTimestamp();
+
+	if (target->lsn != InvalidXLogRecPtr)
+		target->complete_lsn = target->lsn;
+	if (target->txid_snapshot != NULL)
+		target->complete_lsn = Max(target->complete_lsn, target->snapshot_lsn);
+	BacChangesReadState(MyDatabaseId, &a);
+	if (!a.exists || !a.window_open)
+		return;
+	if (target->has_time && target->time < start && !RecoveryInProgress())
+		target->complete_lsn = Max(target->complete_lsn, rpl_commits_stamped_by_now());
+
+	while (a.upto < target->complete_lsn && a.window_open &&
+		   !TimestampDifferenceExceeds(start, GetCurrentTimestamp(), RPL_AWAIT_ARCHIVE_MS))
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 50L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		BacChangesReadState(MyDatabaseId, &a);
+	}
 }
 
 /*
@@ -638,6 +717,7 @@ bac_pitr_replay(PG_FUNCTION_ARGS)
 		target.txid_snapshot = t->txid_snapshot;
 		target.snapshot_lsn = BacManifestInstantLsn(t);
 	}
+	BacReplayAwaitArchive(&target);
 	BacReplay(base->txid_snapshot, BacManifestInstantLsn(base),
 			  list_make1(svc->schema), list_make1(into), &target, &res);
 

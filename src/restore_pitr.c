@@ -133,6 +133,7 @@ rpt_pick_base(List *services, BacReplayTarget *t)
 				 errmsg("this database has no change archive"),
 				 errdetail("A restore to an instant replays the archived changes after a snapshot."),
 				 errhint("Run bac.enable_pitr(), then take a snapshot.")));
+	BacReplayAwaitArchive(t);
 	foreach(lc, rpt_snapshot_ids())
 	{
 		char	   *id = lfirst(lc);

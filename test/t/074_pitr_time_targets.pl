@@ -14,7 +14,10 @@
 # target_time, and by target_lsn too: the hashes equal the recorded ones
 # table by table, and bac.check_links finds no broken link in the group.
 # The archive itself shows that no transaction committed while a gate was
-# closed, and that some committed between every two instants.
+# closed, and that some committed between every two instants.  And a
+# target at the archive's archived_at, taken while commits go on, holds
+# every transaction committed before it (the archiver reports that time
+# after decoding: commits stamped meanwhile lie beyond its position).
 #
 # BAC_PITR_INSTANTS (default 3) and BAC_PITR_PHASE_SECONDS (default 2) make
 # the long variant (make stress).
@@ -177,6 +180,52 @@ for my $i (1 .. $instants)
 	}
 }
 sleep $phase;
+
+# A target the archive has just reached, while commits go on.  The
+# archiver reports the time it reached after decoding, so transactions
+# that committed while it decoded can carry an earlier commit time than
+# that and still lie beyond the position it reached.  The worker is
+# stopped (between two rounds) so that only bac.pitr_pump() archives:
+# one pump decodes the backlog while the saga goes on, the restore to its
+# archived_at starts, and the archive moves on only once the restore has
+# finished or waits for it.  The same target restored later is the oracle.
+my $worker = $node->safe_psql($db,
+	q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_bac archiver'});
+my $stopped = 0;
+pause_workload();				# the worker goes idle: it holds the slot rarely
+for (1 .. 200)
+{
+	kill 'STOP', $worker;
+	if ($node->safe_psql($db, q{SELECT count(*) FROM pg_replication_slots
+			WHERE slot_name LIKE 'pg_bac\_%' AND active_pid IS NULL}) eq '1')
+	{
+		$stopped = 1;
+		last;
+	}
+	kill 'CONT', $worker;
+	select(undef, undef, undef, 0.02);
+}
+ok($stopped, "the archiver worker $worker stopped between two rounds");
+resume_workload();
+sleep 2;
+$node->safe_psql($db, 'SELECT bac.pitr_pump()');
+my ($at, $at_lsn) = split /\|/, $node->safe_psql($db,
+	'SELECT archived_at, archived_lsn FROM bac.pitr_status');
+my $restorer = $node->background_psql($db, on_error_stop => 0);
+$restorer->query_until(qr/started/, qq{
+\\echo started
+SET client_min_messages = warning;
+SELECT 'restored ' || count(*) FROM bac.restore('order', target_time => '$at', into_schema => 'order_x');
+});
+$node->poll_query_until($db, q{
+SELECT EXISTS (SELECT FROM pg_stat_activity
+			   WHERE query LIKE '%into_schema => ''order_x''%' AND pid <> pg_backend_pid()
+				 AND (state = 'idle' OR wait_event = 'Extension'))})
+  or die 'the restore neither finished nor waited';
+$node->safe_psql($db, 'SELECT bac.pitr_pump()');
+$restorer->quit;
+kill 'CONT', $worker;
+unlike($restorer->{stderr}, qr/ERROR/, "restore to archived_at ($at) under load") or diag($restorer->{stderr});
 pause_workload();
 $bench->kill_kill;
 $bench->finish;
@@ -261,6 +310,19 @@ ROLLBACK;
 	}
 }
 
+# the archive's time was ahead of its position: transactions stamped
+# before archived_at lay beyond archived_lsn
+my $late = $node->safe_psql($db, qq{SELECT count(*) FROM bac.pitr_transactions()
+	WHERE commit_at <= '$at' AND commit_lsn >= '$at_lsn'});
+note("$late transactions committed before archived_at $at lay beyond archived_lsn $at_lsn");
+cmp_ok($late, '>', 0, 'the case is there: commits before archived_at beyond archived_lsn');
+$node->safe_psql($db, qq{SET client_min_messages = warning;
+	SELECT count(*) FROM bac.restore('order', target_time => '$at', into_schema => 'order_y')});
+is(compare_hashes($node->safe_psql($db, q{SELECT public.table_hashes('order_x')}),
+	$node->safe_psql($db, q{SELECT public.table_hashes('order_y')}), 'target at archived_at'),
+	0, 'a target at the archive\'s archived_at under load holds every transaction committed before it');
+$node->safe_psql($db, 'DROP SCHEMA order_x CASCADE; DROP SCHEMA order_y CASCADE');
+
 # one service alone by LSN
 {
 	my $ti = $t[0];
@@ -283,7 +345,7 @@ cmp_ok((split /\n/, $out)[-1], '>', 0,
 	'control: order alone in place at T1 breaks shipment_order (the link check sees it)');
 
 # the live data is untouched by all of the above
-is($node->safe_psql($db, q{SELECT count(*) FROM pg_namespace WHERE nspname LIKE '%\_r'}), '0',
+is($node->safe_psql($db, q{SELECT count(*) FROM pg_namespace WHERE nspname ~ '_[rxy][0-9]*$'}), '0',
 	'no restored schema left behind');
 
 $node->stop;
