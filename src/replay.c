@@ -68,6 +68,8 @@ typedef struct RplRel
 	BacChangeRel *desc;			/* NULL: not described yet */
 	Oid			target;			/* InvalidOid: not a replayed schema */
 	AttrNumber *attmap;			/* archive column -> target attnum */
+	FmgrInfo   *infuncs;		/* archive column -> its input function */
+	Oid		   *ioparams;		/* archive column -> that function's param */
 } RplRel;
 
 /* the state of one replay */
@@ -80,7 +82,9 @@ typedef struct RplState
 	BacReplayTarget *target;
 	BacChangesState archive;
 	HTAB	   *rels;			/* RplRel by decode-time relid */
-	MemoryContext change_cxt;	/* reset after each change */
+	MemoryContext replay_cxt;	/* what lives for the whole replay */
+	MemoryContext change_cxt;	/* each record is read and applied in it;
+								 * reset after each */
 	bool		in_window;		/* past the window's start record */
 	bool		applying;		/* inside a transaction being applied */
 	int64		changes_before; /* result->changes at its begin */
@@ -140,25 +144,89 @@ rpl_target_schema(RplState *st, const char *schema)
 }
 
 /*
+ * rpl_copy_rel
+ *		A relation descriptor copied into the current memory context (the
+ *		record it came with lives only until the next one).
+ */
+static BacChangeRel *
+rpl_copy_rel(BacChangeRel *d)
+{
+	BacChangeRel *c = palloc(sizeof(BacChangeRel));
+	int			n = d->natts;
+	int			i;
+
+	*c = *d;
+	c->schema = pstrdup(d->schema);
+	c->table = pstrdup(d->table);
+	c->attnames = palloc(sizeof(char *) * (n + 1));
+	c->atttypnames = palloc(sizeof(char *) * (n + 1));
+	c->atttypes = palloc(sizeof(Oid) * (n + 1));
+	c->atttypmods = palloc(sizeof(int32) * (n + 1));
+	c->attkey = palloc(sizeof(bool) * (n + 1));
+	for (i = 0; i < n; i++)
+	{
+		c->attnames[i] = pstrdup(d->attnames[i]);
+		c->atttypnames[i] = pstrdup(d->atttypnames[i]);
+		c->atttypes[i] = d->atttypes[i];
+		c->atttypmods[i] = d->atttypmods[i];
+		c->attkey[i] = d->attkey[i];
+	}
+	return c;
+}
+
+/*
+ * rpl_same_rel
+ *		Do two descriptors of a relation describe the same columns?
+ */
+static bool
+rpl_same_rel(BacChangeRel *a, BacChangeRel *b)
+{
+	int			i;
+
+	if (strcmp(a->schema, b->schema) != 0 || strcmp(a->table, b->table) != 0 ||
+		a->natts != b->natts || a->replident != b->replident)
+		return false;
+	for (i = 0; i < a->natts; i++)
+	{
+		if (strcmp(a->attnames[i], b->attnames[i]) != 0 ||
+			a->atttypes[i] != b->atttypes[i] || a->attkey[i] != b->attkey[i])
+			return false;
+	}
+	return true;
+}
+
+/*
  * rpl_describe
  *		A relation descriptor: find (and open, once) the target table and map
- *		the archive's columns onto it by name, checking their types.
+ *		the archive's columns onto it by name, checking their types; look up
+ *		their input functions once.  Kept in the replay's memory context.
  */
 static void
-rpl_describe(RplState *st, BacChangeRel *desc)
+rpl_describe(RplState *st, BacChangeRel *rdesc)
 {
 	RplRel	   *r;
 	bool		found;
-	char	   *into = rpl_target_schema(st, desc->schema);
+	char	   *into = rpl_target_schema(st, rdesc->schema);
 	Oid			relid;
 	Relation	rel;
 	int			i;
+	Oid			infn;
+	MemoryContext old;
+	BacChangeRel *desc;
 
+	r = hash_search(st->rels, &rdesc->relid, HASH_FIND, NULL);
+	if (r != NULL && r->desc != NULL && rpl_same_rel(r->desc, rdesc))
+		return;					/* described by an earlier transaction */
+	old = MemoryContextSwitchTo(st->replay_cxt);
+	desc = rpl_copy_rel(rdesc);
 	r = hash_search(st->rels, &desc->relid, HASH_ENTER, &found);
 	r->desc = desc;
 	r->target = InvalidOid;
 	if (into == NULL)
+	{
+		MemoryContextSwitchTo(old);
 		return;
+	}
 	relid = get_relname_relid(desc->table, BacSchemaOid(into, false));
 	if (!OidIsValid(relid))
 		ereport(ERROR,
@@ -169,6 +237,8 @@ rpl_describe(RplState *st, BacChangeRel *desc)
 				 errhint("Take a snapshot after the change of the schema and restore from it.")));
 	rel = table_open(relid, RowExclusiveLock);
 	r->attmap = palloc(sizeof(AttrNumber) * (desc->natts + 1));
+	r->infuncs = palloc0(sizeof(FmgrInfo) * (desc->natts + 1));
+	r->ioparams = palloc(sizeof(Oid) * (desc->natts + 1));
 	for (i = 0; i < desc->natts; i++)
 	{
 		AttrNumber	attno = attnameAttNum(rel, desc->attnames[i], false);
@@ -183,9 +253,12 @@ rpl_describe(RplState *st, BacChangeRel *desc)
 					 errdetail("The table was changed after the base snapshot without a DDL barrier."),
 					 errhint("Take a snapshot after the change of the schema and restore from it.")));
 		r->attmap[i] = attno;
+		getTypeInputInfo(desc->atttypes[i], &infn, &r->ioparams[i]);
+		fmgr_info_cxt(infn, &r->infuncs[i], st->replay_cxt);
 	}
 	table_close(rel, NoLock);
 	r->target = relid;
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -230,8 +303,6 @@ rpl_fill_slot(RplRel *r, BacChangeTuple *t, TupleTableSlot *slot,
 	{
 		int			a = r->attmap[i] - 1;
 		Form_pg_attribute att = TupleDescAttr(desc, a);
-		Oid			infn;
-		Oid			ioparam;
 
 		if (t->kinds[i] == BAC_VAL_UNCHANGED)
 			continue;
@@ -240,9 +311,8 @@ rpl_fill_slot(RplRel *r, BacChangeTuple *t, TupleTableSlot *slot,
 			slot->tts_isnull[a] = true;
 			continue;
 		}
-		getTypeInputInfo(att->atttypid, &infn, &ioparam);
-		slot->tts_values[a] = OidInputFunctionCall(infn, t->values[i], ioparam,
-												   att->atttypmod);
+		slot->tts_values[a] = InputFunctionCall(&r->infuncs[i], t->values[i],
+												r->ioparams[i], att->atttypmod);
 		slot->tts_isnull[a] = false;
 	}
 	ExecStoreVirtualTuple(slot);
@@ -630,6 +700,9 @@ BacReplay(const char *base_txid_snapshot, XLogRecPtr base_lsn,
 	BacChangesReadState(MyDatabaseId, &st.archive);
 	rpl_check_window(&st, base_lsn);
 
+	st.replay_cxt = CurrentMemoryContext;
+	st.change_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_bac replay record",
+										  ALLOCSET_DEFAULT_SIZES);
 	hctl.keysize = sizeof(Oid);
 	hctl.entrysize = sizeof(RplRel);
 	hctl.hcxt = CurrentMemoryContext;
@@ -644,17 +717,25 @@ BacReplay(const char *base_txid_snapshot, XLogRecPtr base_lsn,
 	{
 		BacSegmentReader *r = BacSegmentReaderOpen(lfirst(lc));
 		BacChangeRecord rec;
+		bool		more = true;
 
-		while (go && BacSegmentReadRecord(r, &rec))
+		while (go && more)
 		{
+			MemoryContext old = MemoryContextSwitchTo(st.change_cxt);
+
 			CHECK_FOR_INTERRUPTS();
-			go = rpl_record(&st, &rec);
+			more = BacSegmentReadRecord(r, &rec);
+			if (more)
+				go = rpl_record(&st, &rec);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(st.change_cxt);
 		}
 		BacSegmentReaderClose(r);
 		if (!go)
 			break;
 	}
 	AtEOXact_GUC(true, nestlevel);
+	MemoryContextDelete(st.change_cxt);
 }
 
 /*
