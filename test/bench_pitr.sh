@@ -120,6 +120,12 @@ lag_summary()
 		}' "$BAC_TMP/$1.lag"
 }
 
+# proc_cpu PID: user + system CPU seconds of a process so far
+proc_cpu()
+{
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
 # catch_up: seconds until the archive reaches the WAL flushed now
 catch_up()
 {
@@ -136,6 +142,7 @@ echo
 echo "== writer throughput, change archive off / on (saga workload, $CLIENTS clients, ${SECONDS_RUN} s runs)"
 off=()
 on=()
+wcpus=()
 lags=()
 catchups=()
 for i in $(seq 1 "$REPEAT"); do
@@ -147,9 +154,22 @@ for i in $(seq 1 "$REPEAT"); do
 	bac_wait_until "$DB" "SELECT pg_catalog.count(*) = 1 FROM pg_catalog.pg_stat_activity
 		WHERE backend_type = 'pg_bac archiver'" 30 || { fail "the archiver worker did not start"; break; }
 	lag_start "on-$i"
+	wpid=$(bac_psql "$DB" -c "SELECT pid FROM pg_catalog.pg_stat_activity WHERE backend_type = 'pg_bac archiver'")
+	wcpu0=$(proc_cpu "$wpid")
+	if [ "${BENCH_PERF:-0}" = 1 ] && [ "$i" = "$REPEAT" ] && command -v perf >/dev/null; then
+		perf record -F 499 -g -p "$wpid" -o "$BAC_TMP/worker.perf" >/dev/null 2>&1 &
+		wperf_pid=$!
+	fi
 	ts=$(bac_now)
 	tps=$(run_saga "on-$i") || { fail "saga workload (archive on)"; lag_stop; break; }
 	te=$(bac_now)
+	wcpu=$(awk -v a="$wcpu0" -v b="$(proc_cpu "$wpid")" -v t="$(bac_elapsed "$ts" "$te")" \
+		'BEGIN { printf "%.1f s of CPU in %.1f s (%.0f %% of a core)", b - a, t, 100 * (b - a) / t }')
+	wcpus+=("$wcpu")
+	if [ -n "${wperf_pid:-}" ]; then
+		kill -INT "$wperf_pid" 2>/dev/null
+		wait "$wperf_pid" 2>/dev/null
+	fi
 	cu=$(catch_up) || fail "the archiver did not catch up"
 	lag_stop
 	on+=("$tps")
@@ -157,7 +177,8 @@ for i in $(seq 1 "$REPEAT"); do
 	lags+=("$lmax $lend $la $lb")
 	catchups+=("$cu")
 	bac_say "run $i, archive on:  $tps tps; lag max $lmax MB, at the end $lend MB," \
-		"mean $la MB (first half) / $lb MB (second half); caught up $cu s after the load"
+		"mean $la MB (first half) / $lb MB (second half); caught up $cu s after the load;" \
+		"the archiver worker used $wcpu"
 	if [ "$i" -lt "$REPEAT" ]; then
 		bac_psql "$DB" -c "SELECT bac.disable_pitr()" >/dev/null || { fail "bac.disable_pitr"; break; }
 	fi
@@ -181,7 +202,18 @@ for c in "${catchups[@]}"; do
 	[ "$c" != never ] || BOUNDED=no
 done
 
+if [ -s "$BAC_TMP/worker.perf" ]; then
+	echo "top symbols of the archiver worker during the last run (perf, self time):"
+	perf report -i "$BAC_TMP/worker.perf" --no-children --sort symbol -g none --stdio 2>/dev/null |
+		grep -E '^ +[0-9]' | head -n 25
+	echo "with children:"
+	perf report -i "$BAC_TMP/worker.perf" --children --sort symbol -g none --stdio 2>/dev/null |
+		grep -E '^ +[0-9]' | head -n 30
+	[ -n "${BENCH_PERF_DIR:-}" ] && cp "$BAC_TMP/worker.perf" "$BENCH_PERF_DIR/" 2>/dev/null
+fi
+
 # ---------------------------------------------------------------- replay
+[ "$ROWS" -gt 0 ] || { echo "bench_pitr: replay skipped (BENCH_PITR_ROWS=0)"; exit $failed; }
 echo
 echo "== replay of $ROWS changes against pg_restore of the same rows"
 bac_psql "$DB" -c "SELECT bac.register_service('bulk')" \
@@ -272,6 +304,7 @@ printf '%-52s | %s\n' "writer tps, archive off (each run)" "${off[*]} (mean $tps
 printf '%-52s | %s\n' "writer tps, archive on (each run)" "${on[*]} (mean $tps_on)"
 printf '%-52s | %s\n' "throughput on / off (target >= 0.85)" \
 	"${THROUGHPUT:-?} $(awk -v r="${THROUGHPUT:-0}" 'BEGIN { print (r >= 0.85 ? "met" : "MISSED") }')"
+printf '%-52s | %s\n' "the archiver worker during each run" "$(printf '%s; ' "${wcpus[@]}")"
 printf '%-52s | %s\n' "archiver lag during the load: max / at the end (MB)" "$LAG_MAX / $LAG_END"
 printf '%-52s | %s\n' "lag bounded (2nd half <= 2 x 1st half + 1 MB)" "$BOUNDED"
 printf '%-52s | %s\n' "worker caught up after the load (s, each run)" "${catchups[*]}"
