@@ -216,6 +216,9 @@ typedef struct BacReplayTarget
 	TimestampTz time;
 	char	   *txid_snapshot;	/* NULL: none; else apply only visible */
 	XLogRecPtr	snapshot_lsn;	/* the WAL position of that snapshot */
+	XLogRecPtr	complete_lsn;	/* the archive must reach this to hold every
+								 * transaction before the target (set by
+								 * BacReplayAwaitArchive) */
 } BacReplayTarget;
 
 typedef struct BacReplayResult
@@ -226,6 +229,7 @@ typedef struct BacReplayResult
 	TimestampTz last_commit_time;
 } BacReplayResult;
 
+extern void BacReplayAwaitArchive(BacReplayTarget *target);
 extern void BacReplay(const char *base_txid_snapshot, XLogRecPtr base_lsn,
 					  List *schemas, List *into_schemas,
 					  BacReplayTarget *target, BacReplayResult *result);

@@ -27,6 +27,7 @@
 
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -36,6 +37,9 @@
 #include "parser/parse_relation.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/xid8.h"
 #include "utils/fmgrprotos.h"
@@ -48,10 +52,14 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "pg_bac.h"
 #include "manifest.h"
 #include "pitr.h"
+
+/* how long a restore waits for the archiver to reach its target */
+#define RPL_AWAIT_ARCHIVE_MS	60000
 
 /* a relation of the archive, as described in the current transaction */
 typedef struct RplRel
@@ -60,6 +68,8 @@ typedef struct RplRel
 	BacChangeRel *desc;			/* NULL: not described yet */
 	Oid			target;			/* InvalidOid: not a replayed schema */
 	AttrNumber *attmap;			/* archive column -> target attnum */
+	FmgrInfo   *infuncs;		/* archive column -> its input function */
+	Oid		   *ioparams;		/* archive column -> that function's param */
 } RplRel;
 
 /* the state of one replay */
@@ -72,7 +82,9 @@ typedef struct RplState
 	BacReplayTarget *target;
 	BacChangesState archive;
 	HTAB	   *rels;			/* RplRel by decode-time relid */
-	MemoryContext change_cxt;	/* reset after each change */
+	MemoryContext replay_cxt;	/* what lives for the whole replay */
+	MemoryContext change_cxt;	/* each record is read and applied in it;
+								 * reset after each */
 	bool		in_window;		/* past the window's start record */
 	bool		applying;		/* inside a transaction being applied */
 	int64		changes_before; /* result->changes at its begin */
@@ -132,25 +144,89 @@ rpl_target_schema(RplState *st, const char *schema)
 }
 
 /*
+ * rpl_copy_rel
+ *		A relation descriptor copied into the current memory context (the
+ *		record it came with lives only until the next one).
+ */
+static BacChangeRel *
+rpl_copy_rel(BacChangeRel *d)
+{
+	BacChangeRel *c = palloc(sizeof(BacChangeRel));
+	int			n = d->natts;
+	int			i;
+
+	*c = *d;
+	c->schema = pstrdup(d->schema);
+	c->table = pstrdup(d->table);
+	c->attnames = palloc(sizeof(char *) * (n + 1));
+	c->atttypnames = palloc(sizeof(char *) * (n + 1));
+	c->atttypes = palloc(sizeof(Oid) * (n + 1));
+	c->atttypmods = palloc(sizeof(int32) * (n + 1));
+	c->attkey = palloc(sizeof(bool) * (n + 1));
+	for (i = 0; i < n; i++)
+	{
+		c->attnames[i] = pstrdup(d->attnames[i]);
+		c->atttypnames[i] = pstrdup(d->atttypnames[i]);
+		c->atttypes[i] = d->atttypes[i];
+		c->atttypmods[i] = d->atttypmods[i];
+		c->attkey[i] = d->attkey[i];
+	}
+	return c;
+}
+
+/*
+ * rpl_same_rel
+ *		Do two descriptors of a relation describe the same columns?
+ */
+static bool
+rpl_same_rel(BacChangeRel *a, BacChangeRel *b)
+{
+	int			i;
+
+	if (strcmp(a->schema, b->schema) != 0 || strcmp(a->table, b->table) != 0 ||
+		a->natts != b->natts || a->replident != b->replident)
+		return false;
+	for (i = 0; i < a->natts; i++)
+	{
+		if (strcmp(a->attnames[i], b->attnames[i]) != 0 ||
+			a->atttypes[i] != b->atttypes[i] || a->attkey[i] != b->attkey[i])
+			return false;
+	}
+	return true;
+}
+
+/*
  * rpl_describe
  *		A relation descriptor: find (and open, once) the target table and map
- *		the archive's columns onto it by name, checking their types.
+ *		the archive's columns onto it by name, checking their types; look up
+ *		their input functions once.  Kept in the replay's memory context.
  */
 static void
-rpl_describe(RplState *st, BacChangeRel *desc)
+rpl_describe(RplState *st, BacChangeRel *rdesc)
 {
 	RplRel	   *r;
 	bool		found;
-	char	   *into = rpl_target_schema(st, desc->schema);
+	char	   *into = rpl_target_schema(st, rdesc->schema);
 	Oid			relid;
 	Relation	rel;
 	int			i;
+	Oid			infn;
+	MemoryContext old;
+	BacChangeRel *desc;
 
+	r = hash_search(st->rels, &rdesc->relid, HASH_FIND, NULL);
+	if (r != NULL && r->desc != NULL && rpl_same_rel(r->desc, rdesc))
+		return;					/* described by an earlier transaction */
+	old = MemoryContextSwitchTo(st->replay_cxt);
+	desc = rpl_copy_rel(rdesc);
 	r = hash_search(st->rels, &desc->relid, HASH_ENTER, &found);
 	r->desc = desc;
 	r->target = InvalidOid;
 	if (into == NULL)
+	{
+		MemoryContextSwitchTo(old);
 		return;
+	}
 	relid = get_relname_relid(desc->table, BacSchemaOid(into, false));
 	if (!OidIsValid(relid))
 		ereport(ERROR,
@@ -161,6 +237,8 @@ rpl_describe(RplState *st, BacChangeRel *desc)
 				 errhint("Take a snapshot after the change of the schema and restore from it.")));
 	rel = table_open(relid, RowExclusiveLock);
 	r->attmap = palloc(sizeof(AttrNumber) * (desc->natts + 1));
+	r->infuncs = palloc0(sizeof(FmgrInfo) * (desc->natts + 1));
+	r->ioparams = palloc(sizeof(Oid) * (desc->natts + 1));
 	for (i = 0; i < desc->natts; i++)
 	{
 		AttrNumber	attno = attnameAttNum(rel, desc->attnames[i], false);
@@ -175,9 +253,12 @@ rpl_describe(RplState *st, BacChangeRel *desc)
 					 errdetail("The table was changed after the base snapshot without a DDL barrier."),
 					 errhint("Take a snapshot after the change of the schema and restore from it.")));
 		r->attmap[i] = attno;
+		getTypeInputInfo(desc->atttypes[i], &infn, &r->ioparams[i]);
+		fmgr_info_cxt(infn, &r->infuncs[i], st->replay_cxt);
 	}
 	table_close(rel, NoLock);
 	r->target = relid;
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -222,8 +303,6 @@ rpl_fill_slot(RplRel *r, BacChangeTuple *t, TupleTableSlot *slot,
 	{
 		int			a = r->attmap[i] - 1;
 		Form_pg_attribute att = TupleDescAttr(desc, a);
-		Oid			infn;
-		Oid			ioparam;
 
 		if (t->kinds[i] == BAC_VAL_UNCHANGED)
 			continue;
@@ -232,9 +311,8 @@ rpl_fill_slot(RplRel *r, BacChangeTuple *t, TupleTableSlot *slot,
 			slot->tts_isnull[a] = true;
 			continue;
 		}
-		getTypeInputInfo(att->atttypid, &infn, &ioparam);
-		slot->tts_values[a] = OidInputFunctionCall(infn, t->values[i], ioparam,
-												   att->atttypmod);
+		slot->tts_values[a] = InputFunctionCall(&r->infuncs[i], t->values[i],
+												r->ioparams[i], att->atttypmod);
 		slot->tts_isnull[a] = false;
 	}
 	ExecStoreVirtualTuple(slot);
@@ -518,7 +596,8 @@ rpl_check_window(RplState *st, XLogRecPtr base_lsn)
 				 errhint("Use a snapshot taken after the window began.")));
 	if ((st->target->lsn != InvalidXLogRecPtr && st->target->lsn > a->upto) ||
 		(st->target->txid_snapshot && st->target->snapshot_lsn > a->upto) ||
-		(st->target->has_time && st->target->time > a->upto_time))
+		(st->target->has_time && st->target->time > a->upto_time) ||
+		st->target->complete_lsn > a->upto)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the change archive does not reach the target yet"),
@@ -527,6 +606,76 @@ rpl_check_window(RplState *st, XLogRecPtr base_lsn)
 						   a->window_open ? "" : ", where its window ended"),
 				 errhint("%s", a->window_open ? "Run bac.pitr_pump() or wait for the archiver, then retry." :
 						 "Choose a target within the window.")));
+}
+
+/*
+ * rpl_commits_stamped_by_now
+ *		A WAL position before which lies the commit record of every
+ *		transaction whose commit timestamp is earlier than now.
+ *
+ * A commit takes its timestamp inside its commit critical section, with
+ * DELAY_CHKPT_START set, and inserts its commit record before it leaves it
+ * (RecordTransactionCommit; COMMIT PREPARED takes its timestamp a few
+ * instructions before setting the flag).  So once the backends in that
+ * section now have left it, as a checkpoint waits for them, every commit
+ * stamped before now has its record before the WAL insert position.
+ */
+static XLogRecPtr
+rpl_commits_stamped_by_now(void)
+{
+	VirtualTransactionId *vxids;
+	int			n;
+
+	vxids = GetVirtualXIDsDelayingChkpt(&n, DELAY_CHKPT_START);
+	while (n > 0 && HaveVirtualXIDsDelayingChkpt(vxids, n, DELAY_CHKPT_START))
+	{
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(1000L);
+	}
+	pfree(vxids);
+	return GetXLogInsertRecPtr();
+}
+
+/*
+ * BacReplayAwaitArchive
+ *		Where the change archive must reach for the target, and wait (up to
+ *		RPL_AWAIT_ARCHIVE_MS) until the archiver has got there.  Called before
+ *		a base is restored; BacReplay refuses the target if the archive still
+ *		falls short.
+ *
+ * For a target LSN or snapshot that is the target's own LSN.  For a target
+ * time it is a WAL position before which every commit stamped at or before
+ * the target lies: the archive's own time (archived_at) cannot tell,
+ * because the archiver reads it after decoding, and a transaction stamped
+ * while it decoded has its commit record after the position it reached.
+ * Once the window has ended nothing more will be archived, and the
+ * archive's time is all there is.
+ */
+void
+BacReplayAwaitArchive(BacReplayTarget *target)
+{
+	BacChangesState a;
+	TimestampTz start = GetCurrentTimestamp();
+
+	if (target->lsn != InvalidXLogRecPtr)
+		target->complete_lsn = target->lsn;
+	if (target->txid_snapshot != NULL)
+		target->complete_lsn = Max(target->complete_lsn, target->snapshot_lsn);
+	BacChangesReadState(MyDatabaseId, &a);
+	if (!a.exists || !a.window_open)
+		return;
+	if (target->has_time && target->time < start && !RecoveryInProgress())
+		target->complete_lsn = Max(target->complete_lsn, rpl_commits_stamped_by_now());
+
+	while (a.upto < target->complete_lsn && a.window_open &&
+		   !TimestampDifferenceExceeds(start, GetCurrentTimestamp(), RPL_AWAIT_ARCHIVE_MS))
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 50L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		BacChangesReadState(MyDatabaseId, &a);
+	}
 }
 
 /*
@@ -557,6 +706,9 @@ BacReplay(const char *base_txid_snapshot, XLogRecPtr base_lsn,
 	BacChangesReadState(MyDatabaseId, &st.archive);
 	rpl_check_window(&st, base_lsn);
 
+	st.replay_cxt = CurrentMemoryContext;
+	st.change_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_bac replay record",
+										  ALLOCSET_DEFAULT_SIZES);
 	hctl.keysize = sizeof(Oid);
 	hctl.entrysize = sizeof(RplRel);
 	hctl.hcxt = CurrentMemoryContext;
@@ -571,17 +723,25 @@ BacReplay(const char *base_txid_snapshot, XLogRecPtr base_lsn,
 	{
 		BacSegmentReader *r = BacSegmentReaderOpen(lfirst(lc));
 		BacChangeRecord rec;
+		bool		more = true;
 
-		while (go && BacSegmentReadRecord(r, &rec))
+		while (go && more)
 		{
+			MemoryContext old = MemoryContextSwitchTo(st.change_cxt);
+
 			CHECK_FOR_INTERRUPTS();
-			go = rpl_record(&st, &rec);
+			more = BacSegmentReadRecord(r, &rec);
+			if (more)
+				go = rpl_record(&st, &rec);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(st.change_cxt);
 		}
 		BacSegmentReaderClose(r);
 		if (!go)
 			break;
 	}
 	AtEOXact_GUC(true, nestlevel);
+	MemoryContextDelete(st.change_cxt);
 }
 
 /*
@@ -644,6 +804,7 @@ bac_pitr_replay(PG_FUNCTION_ARGS)
 		target.txid_snapshot = t->txid_snapshot;
 		target.snapshot_lsn = BacManifestInstantLsn(t);
 	}
+	BacReplayAwaitArchive(&target);
 	BacReplay(base->txid_snapshot, BacManifestInstantLsn(base),
 			  list_make1(svc->schema), list_make1(into), &target, &res);
 

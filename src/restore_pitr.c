@@ -133,6 +133,7 @@ rpt_pick_base(List *services, BacReplayTarget *t)
 				 errmsg("this database has no change archive"),
 				 errdetail("A restore to an instant replays the archived changes after a snapshot."),
 				 errhint("Run bac.enable_pitr(), then take a snapshot.")));
+	BacReplayAwaitArchive(t);
 	foreach(lc, rpt_snapshot_ids())
 	{
 		char	   *id = lfirst(lc);
@@ -148,7 +149,7 @@ rpt_pick_base(List *services, BacReplayTarget *t)
 		if (xmin < a.window_xid || BacManifestInstantLsn(m) < a.window_lsn)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("no snapshot is a valid base for this target"),
+					 errmsg("the newest snapshot before the target is not a valid base for point-in-time restore"),
 					 errdetail("The newest snapshot before the target, \"%s\", was taken before the change archive's window began at %X/%X (%s).",
 							   id, LSN_FORMAT_ARGS(a.window_lsn),
 							   timestamptz_to_str(a.window_time)),

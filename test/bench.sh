@@ -579,6 +579,7 @@ target "report share of the in-place restore (%)" "$rep" 10 "<="
 target "locality: others full / others empty" "${LOCALITY:-}" 1.15 "<="
 target "backend RssAnon, most rows - fewest rows (MB)" "${MEMDIFF:-}" 64 "<"
 [ -z "${WRITERS:-}" ] || echo "writers of the other services during the in-place restore: $WRITERS"
+mkdir -p "$BAC_TMP/pitr" && bash "$root/test/bench_pitr.sh" --inner "$BAC_TMP/pitr" || fail "point-in-time restore (test/bench_pitr.sh)"
 
 echo
 if [ ${#missing[@]} -gt 0 ]; then

@@ -78,6 +78,22 @@ bac_cluster_start()
 	export PGHOST=$dir PGPORT=5432 PGUSER=postgres
 }
 
+# bac_pitr_conf: the settings point-in-time restore needs, one a line, for
+# bac_cluster_start: logical WAL, pg_bac preloaded (its archiver workers),
+# and pg_bac allowed as an output plugin on servers that restrict them
+# (the setting exists from 15.19 on; older servers do not know it)
+bac_pitr_conf()
+{
+	echo "wal_level = logical"
+	echo "shared_preload_libraries = 'pg_bac'"
+	# grep reads all of it: with -q, postgres could die of SIGPIPE and
+	# fail the pipeline under pipefail
+	if "$BAC_BINDIR/postgres" --describe-config 2>/dev/null |
+		grep '^output_plugin_libraries' >/dev/null; then
+		echo "output_plugin_libraries = 'pgoutput, test_decoding, pg_bac'"
+	fi
+}
+
 # bac_cluster_stop DIR: stop the cluster started by bac_cluster_start
 bac_cluster_stop()
 {
