@@ -769,11 +769,7 @@ bac_pitr_replay(PG_FUNCTION_ARGS)
 	Datum		v[4];
 	bool		n[4] = {false, false, false, false};
 
-	if (!superuser())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for function bac.pitr_replay"),
-				 errdetail("Only a superuser may replay the change archive.")));
+	BacRequireSuperuser("bac.pitr_replay", "replay the change archive");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

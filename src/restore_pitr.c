@@ -244,11 +244,7 @@ bac_restore_at(PG_FUNCTION_ARGS)
 	char	   *service;
 	int			nestlevel;
 
-	if (!superuser())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to restore to an instant"),
-				 errdetail("Only a superuser may read the change archive.")));
+	BacRequireSuperuser("bac.restore", "restore to an instant");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -297,11 +293,7 @@ bac_restore_group_at(PG_FUNCTION_ARGS)
 				i;
 	int			nestlevel;
 
-	if (!superuser())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to restore to an instant"),
-				 errdetail("Only a superuser may read the change archive.")));
+	BacRequireSuperuser("bac.restore_group_at", "restore to an instant");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
