@@ -449,8 +449,9 @@ ArchiveStrcmpList(const ListCell *a, const ListCell *b)
  * ArchiveListSnapshots
  *		The manifests of every valid snapshot of the current database in
  *		the archive, sorted by id.
- *		Directories without a readable manifest are skipped with a WARNING;
- *		temporary directories are never listed.
+ *		Directories without a readable manifest, or whose manifest's own
+ *		checksum line does not match (every reader would reject it), are
+ *		skipped with a WARNING; temporary directories are never listed.
  */
 static List *
 ArchiveListSnapshots(const char *archive)
@@ -480,6 +481,7 @@ ArchiveListSnapshots(const char *archive)
 		char	   *mtext;
 		BacManifest *m;
 		struct stat st;
+		char	   *detail;
 
 		CHECK_FOR_INTERRUPTS();
 		if (lstat(sdir, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -496,6 +498,16 @@ ArchiveListSnapshots(const char *archive)
 			ereport(WARNING,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("skipping snapshot directory \"%s\": no valid manifest", sdir)));
+			continue;
+		}
+		/* a manifest every reader would reject is not listed either */
+		if (!BacManifestChecksumOk(mtext, len, &detail))
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("skipping snapshot directory \"%s\": the manifest is damaged", sdir),
+					 errdetail("%s.", detail),
+					 errhint("Check the snapshot with bac.verify_snapshot().")));
 			continue;
 		}
 		/* the archive directory is per cluster; list this database's */

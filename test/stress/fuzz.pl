@@ -1,5 +1,5 @@
 # test/stress/fuzz.pl (make stress): mutated archive content gives a clean
-# error, never a crash or a hang.
+# error, never a crash, a hang or a memory error.
 #
 # BAC_FUZZ_INPUTS (default 3000) inputs: a file of a snapshot (manifest,
 # pre-data, post-data, a plain, zstd or lz4 data file) is mutated (bytes
@@ -8,9 +8,21 @@
 # past the checksums and reaches the parsers: for a data file or script
 # its size and sha256 are rewritten, for the manifest its checksum line.
 # Then bac.restore (under another name), bac.verify_snapshot and
-# bac.export run with statement_timeout = 30 s.  Each must succeed or fail
-# with an ERROR; a server crash (a backend killed by a signal) or a
-# statement timeout (a hang) fails the test.
+# bac.export run, in one session per input, with statement_timeout = 30 s
+# (300 s under valgrind).  Each must succeed or fail with an ERROR; a
+# server crash (a backend killed by a signal) or a statement timeout (a
+# hang) fails the test.
+#
+# BAC_FUZZ_VALGRIND=1 runs the server under valgrind memcheck (see
+# valgrind_start in BacGuarantee.pm) and fails on any valgrind error
+# report with a frame in pg_bac.so; every backend that served an input
+# must have run under valgrind.  What memcheck sees without a server
+# built with USE_VALGRIND: reads and writes outside malloc'd blocks
+# (palloc chunks of more than 8 kB get a block of their own; smaller
+# ones share a block, so an overrun into a neighbouring chunk is not
+# seen), reads outside the stack and of freed malloc blocks, decisions
+# on uninitialised bytes of fresh malloc'd memory (a reused palloc chunk
+# counts as initialised), invalid frees and overlapping memcpy.
 use strict;
 use warnings;
 use Digest::SHA qw(sha256_hex);
@@ -21,8 +33,22 @@ use BacSnapshotTest;
 use BacGuarantee;
 
 my $inputs = $ENV{BAC_FUZZ_INPUTS} // 3000;
+my $valgrind = $ENV{BAC_FUZZ_VALGRIND} // 0;
+my $timeout = $valgrind ? '300s' : '30s';
 srand($ENV{BAC_SEED} // 1414);
-my $node = bac_node('fuzz');
+my ($node, $vgdir);
+if ($valgrind)
+{
+	$node = PostgreSQL::Test::Cluster->new('fuzz');
+	$node->init;
+	$node->append_conf('postgresql.conf', "max_worker_processes = 16\nmax_parallel_workers = 8\n");
+	(my $supp = __FILE__) =~ s{[^/]*$}{valgrind.supp};
+	$vgdir = valgrind_start($node, -e $supp ? $supp : undef);
+}
+else
+{
+	$node = bac_node('fuzz');
+}
 my $db = 'postgres';
 $node->safe_psql($db, q{
 CREATE SCHEMA fz;
@@ -68,7 +94,7 @@ sub mutate
 	return $d;
 }
 
-my %by_kind;
+my (%by_kind, %backends);
 my ($errors, $ok_runs) = (0, 0);
 my $pid0 = $node->safe_psql($db, 'SELECT pg_postmaster_start_time()');
 for my $n (1 .. $inputs)
@@ -96,27 +122,44 @@ for my $n (1 .. $inputs)
 		$m =~ s/("file":\s*"\Q$f\E",\s*"bytes":\s*)\d+(,\s*"sha256":\s*")[0-9a-f]{64}/$1$len$2$sha/;
 		spew("$dir/manifest.json", manifest_reseal($m));
 	}
-	for my $sql ("SELECT count(*) FROM bac.restore('$id', 'fz', into_schema => 'fz_copy')",
+	my @sql = ("SELECT count(*) FROM bac.restore('$id', 'fz', into_schema => 'fz_copy')",
 		"SELECT count(*) FROM bac.verify_snapshot('$id')",
-		"SELECT count(*) FROM bac.export('$id', 'fz')")
+		"SELECT count(*) FROM bac.export('$id', 'fz')");
+	# one session: each statement after a marker on stderr (\warn), so
+	# each one's messages can be told apart
+	my $script = "SET statement_timeout = '$timeout';\nSET client_min_messages = error;\n"
+	  . "SELECT pg_backend_pid() AS pid \\gset\n\\warn MARK pid :pid\n"
+	  . join('', map { "\\warn MARK $_\n$sql[$_];\n" } 0 .. $#sql)
+	  . "\\warn MARK end\nDROP SCHEMA IF EXISTS fz_copy CASCADE;\n";
+	my ($ret, $out, $err) = $node->psql($db, $script, on_error_stop => 0);
+	$backends{$1} = 1 if $err =~ /^MARK pid (\d+)$/m;
+	for my $i (0 .. $#sql)
 	{
-		my ($ret, $out, $err) = $node->psql($db,
-			"SET statement_timeout = '30s'; SET client_min_messages = error; $sql");
-		if ($ret != 0)
+		my ($part) = $err =~ /^MARK $i\n(.*?)^MARK (?:\d+|end)$/ms;
+		if (!defined $part)
+		{
+			fail("input $n ($f): $sql[$i] did not run");
+			diag($err);
+		}
+		elsif ($part =~ /ERROR:/)
 		{
 			$errors++;
-			if ($err !~ /ERROR:/ || $err =~ /statement timeout|server closed the connection|terminated by signal|terminating connection/)
+			if ($part =~ /statement timeout|server closed the connection|terminated by signal|terminating connection|connection to server was lost/)
 			{
-				fail("input $n ($f): $sql ended badly");
-				diag($err);
+				fail("input $n ($f): $sql[$i] ended badly");
+				diag($part);
 			}
+		}
+		elsif ($part ne '')
+		{
+			fail("input $n ($f): $sql[$i] ended badly");
+			diag($part);
 		}
 		else
 		{
 			$ok_runs++;
 		}
 	}
-	$node->psql($db, 'DROP SCHEMA IF EXISTS fz_copy CASCADE');
 	system('rm', '-rf', $dir) == 0 or die;
 	system('cp', '-a', "$pristine/$id", $dir) == 0 or die;
 }
@@ -124,7 +167,20 @@ is($node->safe_psql($db, 'SELECT pg_postmaster_start_time()'), $pid0,
 	'the server never restarted (no backend crashed)');
 unlike(slurp($node->logfile), qr/terminated by signal|was terminated|PANIC/,
 	'the server log shows no crash');
-diag("counts: fuzz: $inputs mutated inputs (" . join(', ', map { "$_ $by_kind{$_}" } sort keys %by_kind)
-	  . "), $errors clean errors, $ok_runs calls succeeded, 0 crashes or hangs");
 $node->stop;
+my $vgcount = '';
+if ($valgrind)
+{
+	my $vg = valgrind_report($vgdir);
+	my @missed = grep { !$vg->{pids}{$_} } sort keys %backends;
+	is(scalar(@missed), 0, 'every backend that served an input ran under valgrind')
+	  or diag("backends without a valgrind log: @missed");
+	is(scalar(keys %backends), $inputs, 'each input was served by a backend of its own');
+	is(scalar(@{ $vg->{ours} }), 0, 'valgrind reports no error with a frame in pg_bac.so')
+	  or diag(join("\n", @{ $vg->{ours} }[0 .. ($#{ $vg->{ours} } < 9 ? $#{ $vg->{ours} } : 9)]));
+	$vgcount = sprintf(', under valgrind memcheck: %d processes, %d error reports in all, %d in pg_bac.so',
+		$vg->{processes}, $vg->{errors}, scalar(@{ $vg->{ours} }));
+}
+diag("counts: fuzz: $inputs mutated inputs (" . join(', ', map { "$_ $by_kind{$_}" } sort keys %by_kind)
+	  . "), $errors clean errors, $ok_runs calls succeeded, 0 crashes or hangs$vgcount");
 done_testing();
