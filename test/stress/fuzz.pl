@@ -13,10 +13,11 @@
 # server crash (a backend killed by a signal) or a statement timeout (a
 # hang) fails the test.
 #
-# BAC_FUZZ_VALGRIND=1 runs the server under valgrind memcheck (see
-# valgrind_start in BacGuarantee.pm) and fails on any valgrind error
-# report with a frame in pg_bac.so; every backend that served an input
-# must have run under valgrind.  What memcheck sees without a server
+# Then BAC_FUZZ_VALGRIND_INPUTS (default 0; make stress: 300) more inputs
+# go to a second cluster whose server runs under valgrind memcheck (see
+# valgrind_start in BacGuarantee.pm): any valgrind error report with a
+# frame in pg_bac.so fails the test, and every backend that served an
+# input must have run under valgrind.  What memcheck sees without a server
 # built with USE_VALGRIND: reads and writes outside malloc'd blocks
 # (palloc chunks of more than 8 kB get a block of their own; smaller
 # ones share a block, so an overrun into a neighbouring chunk is not
@@ -33,41 +34,8 @@ use BacSnapshotTest;
 use BacGuarantee;
 
 my $inputs = $ENV{BAC_FUZZ_INPUTS} // 3000;
-my $valgrind = $ENV{BAC_FUZZ_VALGRIND} // 0;
-my $timeout = $valgrind ? '300s' : '30s';
+my $vg_inputs = $ENV{BAC_FUZZ_VALGRIND_INPUTS} // 0;
 srand($ENV{BAC_SEED} // 1414);
-my ($node, $vgdir);
-if ($valgrind)
-{
-	$node = PostgreSQL::Test::Cluster->new('fuzz');
-	$node->init;
-	$node->append_conf('postgresql.conf', "max_worker_processes = 16\nmax_parallel_workers = 8\n");
-	(my $supp = __FILE__) =~ s{[^/]*$}{valgrind.supp};
-	$vgdir = valgrind_start($node, -e $supp ? $supp : undef);
-}
-else
-{
-	$node = bac_node('fuzz');
-}
-my $db = 'postgres';
-$node->safe_psql($db, q{
-CREATE SCHEMA fz;
-CREATE TYPE fz.mood AS ENUM ('ok', 'sad');
-CREATE TABLE fz.t (id int PRIMARY KEY, s text, n numeric, b bytea, j jsonb, m fz.mood, a int[]);
-INSERT INTO fz.t SELECT g, E'line\\n' || g || E'\\ttab\\\\', g / 7.0, decode(md5(g::text), 'hex'),
-	jsonb_build_object('g', g), 'ok', ARRAY[g, g + 1] FROM generate_series(1, 300) g;
-CREATE TABLE fz.u (id int REFERENCES fz.t, note text);
-INSERT INTO fz.u SELECT g, 'n' || g FROM generate_series(1, 300) g;
-CREATE INDEX u_note ON fz.u (note);
-CREATE VIEW fz.v AS SELECT id, s FROM fz.t WHERE id > 10;
-});
-bac_register($node, $db, 'fz');
-my $archive = $node->data_dir . '/pg_bac';
-my @snaps = map {
-	$node->safe_psql($db, "SELECT snapshot_id FROM bac.snapshot('{fz}', compression => '$_')")
-} ('none', 'zstd', 'lz4');
-my $pristine = PostgreSQL::Test::Utils::tempdir();
-system('cp', '-a', "$archive/$_", "$pristine/$_") == 0 or die for @snaps;
 
 my @special = ("\\", "\t", "\n", '"', '{', '}', '[', ']', ',', ':', "\x00", "\xff", '\\.',
 	'99999999999999999999', '-1', 'null', "'", ';', '$$', "\\N");
@@ -94,93 +62,137 @@ sub mutate
 	return $d;
 }
 
-my (%by_kind, %backends);
-my ($errors, $ok_runs) = (0, 0);
-my $pid0 = $node->safe_psql($db, 'SELECT pg_postmaster_start_time()');
-for my $n (1 .. $inputs)
+# One round: a cluster (under valgrind when $valgrind), the service, three
+# snapshots, then $inputs mutated inputs.
+sub fuzz_round
 {
-	my $id = $snaps[ $n % 3 ];
-	my $dir = "$archive/$id";
-	my @files = bac_files_of($dir);
-	my $f = $files[ int(rand(@files)) ];
-	my $kind = $f eq 'manifest.json' ? 'manifest'
-	  : $f =~ m{/data/} ? 'data ' . ($f =~ /\.(zst|lz4)$/ ? $1 : 'plain') : 'script';
-	$by_kind{$kind}++;
-	my $m = slurp("$dir/manifest.json");
-	if ($f eq 'manifest.json')
+	my ($valgrind, $inputs) = @_;
+	my $timeout = $valgrind ? '300s' : '30s';
+	my ($node, $vgdir);
+	if ($valgrind)
 	{
-		my $pos = rindex($m, "\n\"manifest_checksum\": \"");
-		my $body = mutate(substr($m, 0, $pos + 1));
-		$body .= "\n" unless $body =~ /\n$/;
-		spew("$dir/manifest.json", manifest_reseal($body . "\"manifest_checksum\": \"0\"}\n"));
+		$node = PostgreSQL::Test::Cluster->new('fuzz_valgrind');
+		$node->init;
+		$node->append_conf('postgresql.conf', "max_worker_processes = 16\nmax_parallel_workers = 8\n");
+		(my $supp = __FILE__) =~ s{[^/]*$}{valgrind.supp};
+		$vgdir = valgrind_start($node, $supp);
 	}
 	else
 	{
-		my $d = mutate(slurp("$dir/$f"));
-		spew("$dir/$f", $d);
-		my ($len, $sha) = (length($d), sha256_hex($d));
-		$m =~ s/("file":\s*"\Q$f\E",\s*"bytes":\s*)\d+(,\s*"sha256":\s*")[0-9a-f]{64}/$1$len$2$sha/;
-		spew("$dir/manifest.json", manifest_reseal($m));
+		$node = bac_node('fuzz');
 	}
-	my @sql = ("SELECT count(*) FROM bac.restore('$id', 'fz', into_schema => 'fz_copy')",
-		"SELECT count(*) FROM bac.verify_snapshot('$id')",
-		"SELECT count(*) FROM bac.export('$id', 'fz')");
-	# one session: each statement after a marker on stderr (\warn), so
-	# each one's messages can be told apart
-	my $script = "SET statement_timeout = '$timeout';\nSET client_min_messages = error;\n"
-	  . "SELECT pg_backend_pid() AS pid \\gset\n\\warn MARK pid :pid\n"
-	  . join('', map { "\\warn MARK $_\n$sql[$_];\n" } 0 .. $#sql)
-	  . "\\warn MARK end\nDROP SCHEMA IF EXISTS fz_copy CASCADE;\n";
-	my ($ret, $out, $err) = $node->psql($db, $script, on_error_stop => 0);
-	$backends{$1} = 1 if $err =~ /^MARK pid (\d+)$/m;
-	for my $i (0 .. $#sql)
+	my $db = 'postgres';
+	$node->safe_psql($db, q{
+	CREATE SCHEMA fz;
+	CREATE TYPE fz.mood AS ENUM ('ok', 'sad');
+	CREATE TABLE fz.t (id int PRIMARY KEY, s text, n numeric, b bytea, j jsonb, m fz.mood, a int[]);
+	INSERT INTO fz.t SELECT g, E'line\\n' || g || E'\\ttab\\\\', g / 7.0, decode(md5(g::text), 'hex'),
+		jsonb_build_object('g', g), 'ok', ARRAY[g, g + 1] FROM generate_series(1, 300) g;
+	CREATE TABLE fz.u (id int REFERENCES fz.t, note text);
+	INSERT INTO fz.u SELECT g, 'n' || g FROM generate_series(1, 300) g;
+	CREATE INDEX u_note ON fz.u (note);
+	CREATE VIEW fz.v AS SELECT id, s FROM fz.t WHERE id > 10;
+	});
+	bac_register($node, $db, 'fz');
+	my $archive = $node->data_dir . '/pg_bac';
+	my @snaps = map {
+		$node->safe_psql($db, "SELECT snapshot_id FROM bac.snapshot('{fz}', compression => '$_')")
+	} ('none', 'zstd', 'lz4');
+	my $pristine = PostgreSQL::Test::Utils::tempdir();
+	system('cp', '-a', "$archive/$_", "$pristine/$_") == 0 or die for @snaps;
+
+	my (%by_kind, %backends);
+	my ($errors, $ok_runs) = (0, 0);
+	my $pid0 = $node->safe_psql($db, 'SELECT pg_postmaster_start_time()');
+	for my $n (1 .. $inputs)
 	{
-		my ($part) = $err =~ /^MARK $i\n(.*?)^MARK (?:\d+|end)$/ms;
-		if (!defined $part)
+		my $id = $snaps[ $n % 3 ];
+		my $dir = "$archive/$id";
+		my @files = bac_files_of($dir);
+		my $f = $files[ int(rand(@files)) ];
+		my $kind = $f eq 'manifest.json' ? 'manifest'
+		  : $f =~ m{/data/} ? 'data ' . ($f =~ /\.(zst|lz4)$/ ? $1 : 'plain') : 'script';
+		$by_kind{$kind}++;
+		my $m = slurp("$dir/manifest.json");
+		if ($f eq 'manifest.json')
 		{
-			fail("input $n ($f): $sql[$i] did not run");
-			diag($err);
+			my $pos = rindex($m, "\n\"manifest_checksum\": \"");
+			my $body = mutate(substr($m, 0, $pos + 1));
+			$body .= "\n" unless $body =~ /\n$/;
+			spew("$dir/manifest.json", manifest_reseal($body . "\"manifest_checksum\": \"0\"}\n"));
 		}
-		elsif ($part =~ /ERROR:/)
+		else
 		{
-			$errors++;
-			if ($part =~ /statement timeout|server closed the connection|terminated by signal|terminating connection|connection to server was lost/)
+			my $d = mutate(slurp("$dir/$f"));
+			spew("$dir/$f", $d);
+			my ($len, $sha) = (length($d), sha256_hex($d));
+			$m =~ s/("file":\s*"\Q$f\E",\s*"bytes":\s*)\d+(,\s*"sha256":\s*")[0-9a-f]{64}/$1$len$2$sha/;
+			spew("$dir/manifest.json", manifest_reseal($m));
+		}
+		my @sql = ("SELECT count(*) FROM bac.restore('$id', 'fz', into_schema => 'fz_copy')",
+			"SELECT count(*) FROM bac.verify_snapshot('$id')",
+			"SELECT count(*) FROM bac.export('$id', 'fz')");
+		# one session: each statement after a marker on stderr (\warn), so
+		# each one's messages can be told apart
+		my $script = "SET statement_timeout = '$timeout';\nSET client_min_messages = error;\n"
+		  . "SELECT pg_backend_pid() AS pid \\gset\n\\warn MARK pid :pid\n"
+		  . join('', map { "\\warn MARK $_\n$sql[$_];\n" } 0 .. $#sql)
+		  . "\\warn MARK end\nDROP SCHEMA IF EXISTS fz_copy CASCADE;\n";
+		my ($ret, $out, $err) = $node->psql($db, $script, on_error_stop => 0);
+		$backends{$1} = 1 if $err =~ /^MARK pid (\d+)$/m;
+		for my $i (0 .. $#sql)
+		{
+			my ($part) = $err =~ /^MARK $i\n(.*?)^MARK (?:\d+|end)$/ms;
+			if (!defined $part)
+			{
+				fail("input $n ($f): $sql[$i] did not run");
+				diag($err);
+			}
+			elsif ($part =~ /ERROR:/)
+			{
+				$errors++;
+				if ($part =~ /statement timeout|server closed the connection|terminated by signal|terminating connection|connection to server was lost/)
+				{
+					fail("input $n ($f): $sql[$i] ended badly");
+					diag($part);
+				}
+			}
+			elsif ($part ne '')
 			{
 				fail("input $n ($f): $sql[$i] ended badly");
 				diag($part);
 			}
+			else
+			{
+				$ok_runs++;
+			}
 		}
-		elsif ($part ne '')
-		{
-			fail("input $n ($f): $sql[$i] ended badly");
-			diag($part);
-		}
-		else
-		{
-			$ok_runs++;
-		}
+		system('rm', '-rf', $dir) == 0 or die;
+		system('cp', '-a', "$pristine/$id", $dir) == 0 or die;
 	}
-	system('rm', '-rf', $dir) == 0 or die;
-	system('cp', '-a', "$pristine/$id", $dir) == 0 or die;
+	my $round = $valgrind ? 'under valgrind' : 'normal server';
+	is($node->safe_psql($db, 'SELECT pg_postmaster_start_time()'), $pid0,
+		"$round: the server never restarted (no backend crashed)");
+	unlike(slurp($node->logfile), qr/terminated by signal|was terminated|PANIC/,
+		"$round: the server log shows no crash");
+	$node->stop;
+	my $vgcount = '';
+	if ($valgrind)
+	{
+		my $vg = valgrind_report($vgdir);
+		my @missed = grep { !$vg->{pids}{$_} } sort keys %backends;
+		is(scalar(@missed), 0, 'every backend that served an input ran under valgrind')
+		  or diag("backends without a valgrind log: @missed");
+		is(scalar(keys %backends), $inputs, 'each input was served by a backend of its own');
+		is(scalar(@{ $vg->{ours} }), 0, 'valgrind reports no error with a frame in pg_bac.so')
+		  or diag(join("\n", @{ $vg->{ours} }[0 .. ($#{ $vg->{ours} } < 9 ? $#{ $vg->{ours} } : 9)]));
+		$vgcount = sprintf(', under valgrind memcheck: %d processes, %d error reports in all, %d in pg_bac.so',
+			$vg->{processes}, $vg->{errors}, scalar(@{ $vg->{ours} }));
+	}
+	diag('counts: ' . ($valgrind ? 'fuzz under valgrind' : 'fuzz') . ": $inputs mutated inputs (" . join(', ', map { "$_ $by_kind{$_}" } sort keys %by_kind)
+		  . "), $errors clean errors, $ok_runs calls succeeded, 0 crashes or hangs$vgcount");
 }
-is($node->safe_psql($db, 'SELECT pg_postmaster_start_time()'), $pid0,
-	'the server never restarted (no backend crashed)');
-unlike(slurp($node->logfile), qr/terminated by signal|was terminated|PANIC/,
-	'the server log shows no crash');
-$node->stop;
-my $vgcount = '';
-if ($valgrind)
-{
-	my $vg = valgrind_report($vgdir);
-	my @missed = grep { !$vg->{pids}{$_} } sort keys %backends;
-	is(scalar(@missed), 0, 'every backend that served an input ran under valgrind')
-	  or diag("backends without a valgrind log: @missed");
-	is(scalar(keys %backends), $inputs, 'each input was served by a backend of its own');
-	is(scalar(@{ $vg->{ours} }), 0, 'valgrind reports no error with a frame in pg_bac.so')
-	  or diag(join("\n", @{ $vg->{ours} }[0 .. ($#{ $vg->{ours} } < 9 ? $#{ $vg->{ours} } : 9)]));
-	$vgcount = sprintf(', under valgrind memcheck: %d processes, %d error reports in all, %d in pg_bac.so',
-		$vg->{processes}, $vg->{errors}, scalar(@{ $vg->{ours} }));
-}
-diag("counts: fuzz: $inputs mutated inputs (" . join(', ', map { "$_ $by_kind{$_}" } sort keys %by_kind)
-	  . "), $errors clean errors, $ok_runs calls succeeded, 0 crashes or hangs$vgcount");
+
+fuzz_round(0, $inputs) if $inputs > 0;
+fuzz_round(1, $vg_inputs) if $vg_inputs > 0;
 done_testing();
