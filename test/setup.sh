@@ -17,6 +17,7 @@ PKGS=(
 	lz4
 	postgresql-15-cron
 	make
+	valgrind
 	gcc
 )
 # callers may add more (for example the benchmark asks for hyperfine)
