@@ -405,6 +405,26 @@ BacExportSettings(StringInfo s, const char *client_encoding)
 }
 
 /*
+ * ExportSnapshotComments
+ *		The comment lines naming the snapshot, its instant, its source and
+ *		the exporting version; the snapshot's label only if with_label.
+ */
+void
+ExportSnapshotComments(StringInfo s, BacManifest *m, bool with_label)
+{
+	with_label = with_label && m->label != NULL;
+	appendStringInfo(s, "-- Snapshot: %s%s%s%s\n", m->snapshot_id,
+					 with_label ? " (label " : "",
+					 with_label ? ExportComment(m->label) : "",
+					 with_label ? ")" : "");
+	appendStringInfo(s, "-- Consistent at: %s\n", ExportComment(m->consistent_at));
+	appendStringInfo(s, "-- Source database: %s, encoding %s, server version %s\n",
+					 ExportComment(m->database), ExportComment(m->encoding),
+					 ExportComment(m->server_version));
+	appendStringInfo(s, "-- Exported by pg_bac version %s\n", PG_BAC_VERSION);
+}
+
+/*
  * ExportHeader
  *		The comments and settings the script starts with, then the schema.
  */
@@ -421,15 +441,7 @@ ExportHeader(BacManifest *m, BacManifestService *svc, const char *target,
 	appendStringInfo(&s, "-- Schema at snapshot time: %s\n",
 					 ExportComment(svc->schema));
 	appendStringInfo(&s, "-- Exported as schema: %s\n", ExportComment(target));
-	appendStringInfo(&s, "-- Snapshot: %s%s%s%s\n", m->snapshot_id,
-					 m->label ? " (label " : "",
-					 m->label ? ExportComment(m->label) : "",
-					 m->label ? ")" : "");
-	appendStringInfo(&s, "-- Consistent at: %s\n", ExportComment(m->consistent_at));
-	appendStringInfo(&s, "-- Source database: %s, encoding %s, server version %s\n",
-					 ExportComment(m->database), ExportComment(m->encoding),
-					 ExportComment(m->server_version));
-	appendStringInfo(&s, "-- Exported by pg_bac version %s\n", PG_BAC_VERSION);
+	ExportSnapshotComments(&s, m, true);
 	if (opt->schema_only || opt->data_only || opt->no_owner || opt->no_privileges)
 		appendStringInfo(&s, "-- Options:%s%s%s%s\n",
 						 opt->schema_only ? " schema_only" : "",

@@ -67,6 +67,8 @@ extern char *ExportCopyStatement(const char *schema, const char *table,
 								 List *tables);
 extern void ExportAddText(List **steps, char *text);
 extern char *ExportComment(const char *text);
+extern void ExportSnapshotComments(StringInfo s, BacManifest *m,
+								   bool with_label);
 extern void ExportCheckPrivilege(BacManifest *m, BacManifestService *svc);
 
 /* export_filter.c */

@@ -171,18 +171,9 @@ ExportGroupHeader(BacManifest *m, List *services)
 	 * The label belongs to the whole snapshot: shown only when every
 	 * service of it is exported (the caller may act on all of them).
 	 */
-	if (list_length(services) < list_length(m->services))
-		appendStringInfo(&s, "-- Snapshot: %s\n", m->snapshot_id);
-	else
-		appendStringInfo(&s, "-- Snapshot: %s%s%s%s\n", m->snapshot_id,
-						 m->label ? " (label " : "",
-						 m->label ? ExportComment(m->label) : "",
-						 m->label ? ")" : "");
-	appendStringInfo(&s, "-- Consistent at: %s\n", ExportComment(m->consistent_at));
-	appendStringInfo(&s, "-- Source database: %s, encoding %s, server version %s\n",
-					 ExportComment(m->database), ExportComment(m->encoding),
-					 ExportComment(m->server_version));
-	appendStringInfo(&s, "-- Exported by pg_bac version %s\n--\n\n", PG_BAC_VERSION);
+	ExportSnapshotComments(&s, m,
+						   list_length(services) == list_length(m->services));
+	appendStringInfoString(&s, "--\n\n");
 	BacExportSettings(&s, pg_get_client_encoding_name());
 	foreach(lc, services)
 	{

@@ -28,8 +28,10 @@ fi
 grep -i "warning" "$logs/build.log" && { echo "FAIL: build warnings"; exit 1; }
 
 # Several work trees on one machine share one PostgreSQL installation:
-# hold a lock from install to the last suite so they take turns.
-exec 9>/tmp/pg_bac-install.lock
+# hold a lock from install to the last suite so they take turns.  A run
+# against a private copy of the installation (PG_CONFIG pointing into it)
+# may name its own lock file.
+exec 9>"${BAC_INSTALL_LOCK:-/tmp/pg_bac-install.lock}"
 flock 9
 SUDO=""
 [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo

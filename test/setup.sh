@@ -16,6 +16,8 @@ PKGS=(
 	zstd
 	lz4
 	postgresql-15-cron
+	postgresql-15-postgis-3
+	postgresql-15-postgis-3-scripts
 	make
 	valgrind
 	gcc

@@ -51,7 +51,11 @@ sub manifest_reseal
 sub db_state
 {
 	my ($node, $db) = @_;
-	my ($out) = run_command([ 'pg_dump', '--schema-only', '-d', $node->connstr($db) ]);
+	my ($out, $err) = ('', '');
+	# a dump that failed (a server still resetting) must not pass for a
+	# different state
+	IPC::Run::run([ 'pg_dump', '--schema-only', '-d', $node->connstr($db) ], '>', \$out, '2>', \$err)
+	  or die "pg_dump failed: $err";
 	$out =~ s/^\\(un)?restrict .*$//mg;
 	my $data = $node->safe_psql($db, q{
 SELECT string_agg(n.nspname || '.' || c.relname || ' ' || (xpath('/row/h/text()',

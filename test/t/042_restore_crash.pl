@@ -16,6 +16,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use Time::HiRes qw(usleep);
+use BacGuarantee;
 
 my $node = PostgreSQL::Test::Cluster->new('restore_crash');
 $node->init;
@@ -47,24 +48,9 @@ UPDATE big.item SET n = -1 WHERE id % 100 = 0;
 INSERT INTO other.t VALUES (101);
 });
 
-# what must survive any crash: the whole schema dump and every table's rows
-sub state
-{
-	my ($out) = run_command([ 'pg_dump', '--schema-only', '-d', $node->connstr($db) ]);
-	$out =~ s/^\\(un)?restrict .*$//mg;
-	my $data = $node->safe_psql($db, q{
-SELECT string_agg(n.nspname || '.' || c.relname || ' ' || (xpath('/row/h/text()',
-	query_to_xml(format('SELECT md5(coalesce(string_agg(t::text, ''|'' ORDER BY t::text), '''')) AS h FROM %I.%I t',
-		n.nspname, c.relname), false, true, '')))[1]::text, E'\n' ORDER BY 1)
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind = 'r' AND n.nspname IN ('big', 'other')
-	OR (c.relkind = 'r' AND n.nspname LIKE 'big%')});
-	my $schemas = $node->safe_psql($db, q{
-SELECT string_agg(nspname, ' ' ORDER BY nspname) FROM pg_namespace
- WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'});
-	return "$schemas\n$data\n$out";
-}
-my $before = state();
+# what must survive any crash: the schemas, the whole schema dump, every
+# table's rows and the sequences (BacGuarantee's db_state)
+my $before = db_state($node, $db);
 
 # run a restore in the background; returns the harness
 sub start_restore
@@ -92,33 +78,28 @@ SELECT a.pid FROM pg_stat_activity a WHERE a.application_name = 'restorer' AND (
 	return undef;
 }
 
-# after a backend crash the postmaster resets: wait until it accepts queries
-sub wait_for_recovery
-{
-	for (1 .. 600)
-	{
-		my $ok = eval {
-			my ($ret, $out) = $node->psql($db, 'SELECT 1');
-			$ret == 0 && $out eq '1';
-		};
-		return 1 if $ok;
-		usleep(100_000);
-	}
-	die 'server did not recover';
-}
-
 sub crash_backend_and_check
 {
 	my ($label, $cond, $sql) = @_;
+	# the kill lands some milliseconds after the moment was seen: a restore
+	# left to run on could commit first and the check would compare a
+	# committed restore.  Inside a transaction that sleeps before COMMIT,
+	# the kill always precedes the commit.
+	$sql = "BEGIN; $sql; SELECT pg_sleep(300); COMMIT;" unless $sql =~ /^BEGIN;/;
 	my ($h, $err) = start_restore($sql);
 	my $pid = wait_for($cond);
 	ok(defined $pid, "$label: reached the point") or return;
+	my $off = -s $node->logfile;
 	kill 'KILL', $pid;
 	$h->finish;
 	isnt($h->result(0), 0, "$label: the restoring session died");
-	wait_for_recovery();
-	like(slurp_file($node->logfile), qr/terminated by signal 9/, "$label: the server went through crash recovery");
-	is(state(), $before, "$label: database equals its state before the restore");
+	# wait for the reset this kill causes, not only for a query to run: a
+	# connection accepted before the postmaster saw the child die would
+	# answer and then be killed by the reset
+	wait_for_recovery($node, $db, $off);
+	like(substr(slurp_file($node->logfile), $off), qr/terminated by signal 9/,
+		"$label: the server went through crash recovery");
+	is(db_state($node, $db), $before, "$label: database equals its state before the restore");
 }
 
 crash_backend_and_check('kill -9 during COPY of big.item',
@@ -147,12 +128,12 @@ crash_backend_and_check('kill -9 during a dry run',
 	$node->stop('immediate');
 	$h->finish;
 	$node->start;
-	is(state(), $before, 'postmaster crash: database equals its state before the restore');
+	is(db_state($node, $db), $before, 'postmaster crash: database equals its state before the restore');
 }
 
 # and a restore left to finish does change it (the checks above can fail)
 $node->safe_psql($db, "SELECT count(*) FROM bac.restore('$snap', 'big', keep_previous => false)");
-isnt(state(), $before, 'a completed restore changes the state the checks compare');
+isnt(db_state($node, $db), $before, 'a completed restore changes the state the checks compare');
 is($node->safe_psql($db, 'SELECT count(*) FROM big.tag WHERE item_id < 1000'), '333',
 	'and brings back the deleted rows');
 
