@@ -205,11 +205,20 @@ sub valgrind_start
 # Read every valgrind log of $dir: returns a hash with processes (logs
 # that valgrind started, i.e. processes it ran), pids (hash of those
 # pids), errors (all error reports), ours (the reports with a frame in
-# pg_bac.so, as text).
+# pg_bac.so, as text).  pg_bac.so has debug information, so valgrind
+# names its frames by source file and line, "(manifest.c:218)", not by
+# object: a frame is ours when it names one of the C files in $srcdir
+# (or pg_bac.so, for a frame without line information).
 sub valgrind_report
 {
-	my ($dir) = @_;
+	my ($dir, $srcdir) = @_;
 	my %r = (processes => 0, pids => {}, errors => 0, ours => []);
+	opendir(my $sh, $srcdir) or die "opendir $srcdir: $!";
+	my @ours = grep { /\.c$/ } readdir $sh;
+	closedir $sh;
+	die "no C file in $srcdir" unless @ours;
+	my $ours_re = join('|', map { quotemeta } @ours);
+	my $frame_re = qr/^==\d+==\s+(?:at|by) 0x[0-9A-Fa-f]+: .*(?:\((?:$ours_re):\d+\)|pg_bac\.so)/m;
 	opendir(my $dh, $dir) or die "opendir $dir: $!";
 	for my $f (sort grep { /^\d+\.log$/ } readdir $dh)
 	{
@@ -221,7 +230,7 @@ sub valgrind_report
 		{
 			my $e = $1;
 			$r{errors}++;
-			push @{ $r{ours} }, "$f:\n$e" if $e =~ /pg_bac\.so/;
+			push @{ $r{ours} }, "$f:\n$e" if $e =~ $frame_re;
 		}
 	}
 	closedir $dh;

@@ -176,7 +176,8 @@ sub fuzz_round
 	my $vgcount = '';
 	if ($valgrind)
 	{
-		my $vg = valgrind_report($vgdir);
+		(my $src = __FILE__) =~ s{test/stress/[^/]*$}{src};
+		my $vg = valgrind_report($vgdir, $src eq '' ? 'src' : $src);
 		my @missed = grep { !$vg->{pids}{$_} } sort keys %backends;
 		is(scalar(@missed), 0, 'every backend that served an input ran under valgrind')
 		  or diag("backends without a valgrind log: @missed");
