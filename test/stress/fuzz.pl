@@ -16,7 +16,7 @@
 # Then BAC_FUZZ_VALGRIND_INPUTS (default 0; make stress: 300) more inputs
 # go to a second cluster whose server runs under valgrind memcheck (see
 # valgrind_start in BacGuarantee.pm): any valgrind error report with a
-# frame in pg_bac.so fails the test, and every backend that served an
+# frame in one of our source files (src/*.c) fails the test, and every backend that served an
 # input must have run under valgrind.  What memcheck sees without a server
 # built with USE_VALGRIND: reads and writes outside malloc'd blocks
 # (palloc chunks of more than 8 kB get a block of their own; smaller
@@ -182,9 +182,9 @@ sub fuzz_round
 		is(scalar(@missed), 0, 'every backend that served an input ran under valgrind')
 		  or diag("backends without a valgrind log: @missed");
 		is(scalar(keys %backends), $inputs, 'each input was served by a backend of its own');
-		is(scalar(@{ $vg->{ours} }), 0, 'valgrind reports no error with a frame in pg_bac.so')
+		is(scalar(@{ $vg->{ours} }), 0, 'valgrind reports no error with a frame in our code (src/*.c)')
 		  or diag(join("\n", @{ $vg->{ours} }[0 .. ($#{ $vg->{ours} } < 9 ? $#{ $vg->{ours} } : 9)]));
-		$vgcount = sprintf(', under valgrind memcheck: %d processes, %d error reports in all, %d in pg_bac.so',
+		$vgcount = sprintf(', under valgrind memcheck: %d processes, %d error reports in all, %d in our code',
 			$vg->{processes}, $vg->{errors}, scalar(@{ $vg->{ours} }));
 	}
 	diag('counts: ' . ($valgrind ? 'fuzz under valgrind' : 'fuzz') . ": $inputs mutated inputs (" . join(', ', map { "$_ $by_kind{$_}" } sort keys %by_kind)

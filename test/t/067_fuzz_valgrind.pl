@@ -2,7 +2,7 @@
 # valgrind memcheck that make stress runs (test/stress/fuzz.pl): a few
 # mutated inputs (BAC_FUZZ_VALGRIND_INPUTS, default 3) against a server
 # running under valgrind, no normal-server round.  Fails on a crash, a
-# hang, or a valgrind error report with a frame in pg_bac.so.
+# hang, or a valgrind error report with a frame in our code (src/*.c).
 use strict;
 use warnings;
 # loaded here, at compile time: their INIT blocks set up the test run
