@@ -16,8 +16,8 @@
 # Then BAC_FUZZ_VALGRIND_INPUTS (default 0; make stress: 300) more inputs
 # go to a second cluster whose server runs under valgrind memcheck (see
 # valgrind_start in BacGuarantee.pm): any valgrind error report with a
-# frame in one of our source files (src/*.c) fails the test, and every backend that served an
-# input must have run under valgrind.  What memcheck sees without a server
+# frame in one of our source files (src/*.c) fails the test, and every
+# backend that served an input must have run under valgrind.  What memcheck sees without a server
 # built with USE_VALGRIND: reads and writes outside malloc'd blocks
 # (palloc chunks of more than 8 kB get a block of their own; smaller
 # ones share a block, so an overrun into a neighbouring chunk is not
