@@ -450,9 +450,11 @@ ArchiveStrcmpList(const ListCell *a, const ListCell *b)
  * BacListManifests
  *		The manifests of every valid snapshot of the current database in
  *		the archive, sorted by id.
- *		Directories without a readable manifest are skipped with a WARNING
- *		(and *complete set false when complete is not NULL: such a snapshot
- *		may be of this database); temporary directories are never listed.
+ *		Directories without a readable manifest, or whose manifest's own
+ *		checksum line does not match (every reader would reject it), are
+ *		skipped with a WARNING (and *complete set false when complete is not
+ *		NULL: such a snapshot may be of this database); temporary
+ *		directories are never listed.
  */
 List *
 BacListManifests(const char *archive, bool *complete)
@@ -482,6 +484,7 @@ BacListManifests(const char *archive, bool *complete)
 		char	   *mtext;
 		BacManifest *m;
 		struct stat st;
+		char	   *detail;
 
 		CHECK_FOR_INTERRUPTS();
 		if (lstat(sdir, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -498,6 +501,18 @@ BacListManifests(const char *archive, bool *complete)
 			ereport(WARNING,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("skipping snapshot directory \"%s\": no valid manifest", sdir)));
+			if (complete)
+				*complete = false;
+			continue;
+		}
+		/* a manifest every reader would reject is not listed either */
+		if (!BacManifestChecksumOk(mtext, len, &detail))
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("skipping snapshot directory \"%s\": the manifest is damaged", sdir),
+					 errdetail("%s.", detail),
+					 errhint("Check the snapshot with bac.verify_snapshot().")));
 			if (complete)
 				*complete = false;
 			continue;

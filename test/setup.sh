@@ -19,6 +19,7 @@ PKGS=(
 	postgresql-15-postgis-3
 	postgresql-15-postgis-3-scripts
 	make
+	valgrind
 	gcc
 )
 # callers may add more (for example the benchmark asks for hyperfine)

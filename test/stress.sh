@@ -5,7 +5,9 @@
 #   - every crash moment of snapshot and restore (BAC_CRASH_MOMENTS=full),
 #   - many random cancels (BAC_CANCELS, default 60),
 #   - the saga soak (BAC_SOAK_SECONDS, default 600),
-#   - fuzzing of archive content (BAC_FUZZ_INPUTS, default 3000),
+#   - fuzzing of archive content (BAC_FUZZ_INPUTS, default 3000), then
+#     more inputs against a server under valgrind memcheck
+#     (BAC_FUZZ_VALGRIND_INPUTS, default 300),
 #   - the randomized fidelity tests with many seeds: single-schema
 #     (BAC_RANDOM_SEEDS, default 5000) and multi-schema groups
 #     (BAC_RANDOM_GROUP_SEEDS, default 1000),
@@ -18,6 +20,7 @@ export BAC_CRASH_MOMENTS=full
 export BAC_CANCELS=${BAC_CANCELS:-60}
 export BAC_SOAK_SECONDS=${BAC_SOAK_SECONDS:-600}
 export BAC_FUZZ_INPUTS=${BAC_FUZZ_INPUTS:-3000}
+export BAC_FUZZ_VALGRIND_INPUTS=${BAC_FUZZ_VALGRIND_INPUTS:-300}
 export BAC_RANDOM_SEEDS=${BAC_RANDOM_SEEDS:-5000}
 export BAC_RANDOM_GROUP_SEEDS=${BAC_RANDOM_GROUP_SEEDS:-1000}
 export BAC_PITR_INSTANTS=${BAC_PITR_INSTANTS:-10}

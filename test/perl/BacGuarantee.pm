@@ -11,7 +11,7 @@ use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(slurp spew db_state start_psql wait_for_pid wait_for_recovery
-  manifest_reseal watch_install watch);
+  manifest_reseal watch_install watch valgrind_start valgrind_report);
 
 # Whole file as bytes.
 sub slurp
@@ -173,6 +173,68 @@ sub wait_for_recovery
 		usleep(50_000);
 	}
 	die 'server did not recover';
+}
+
+# Start $node's server (initialised, not running) under valgrind memcheck:
+# pg_ctl -p runs a wrapper script that execs the installed postgres under
+# valgrind, so the postmaster and every process it forks (each backend,
+# parallel worker, autovacuum, ...) run on valgrind's synthetic CPU and
+# each writes its own log, $dir/<pid>.log.  Returns $dir.
+sub valgrind_start
+{
+	my ($node, $supp) = @_;
+	my $dir = PostgreSQL::Test::Utils::tempdir('valgrind');
+	my ($bindir) = run_command([ 'pg_config', '--bindir' ]);
+	chomp $bindir;
+	my $wrapper = "$dir/postgres-under-valgrind";
+	spew($wrapper, join(' ', '#!/bin/sh', "\n", 'exec valgrind',
+		'--tool=memcheck', '--trace-children=yes', '--error-limit=no',
+		'--num-callers=40', '--leak-check=no', '--gen-suppressions=all',
+		'--error-markers=VALGRINDERROR-BEGIN,VALGRINDERROR-END',
+		($supp ? "--suppressions=$supp" : ()),
+		"--log-file=$dir/%p.log", "$bindir/postgres", '"$@"', "\n"));
+	chmod 0700, $wrapper;
+	local %ENV = $node->_get_env(PGAPPNAME => undef);
+	PostgreSQL::Test::Utils::system_or_bail('pg_ctl', '-w', '-t', '600', '-D',
+		$node->data_dir, '-l', $node->logfile, '-o', '--cluster-name=' . $node->name,
+		'-p', $wrapper, 'start');
+	$node->_update_pid(1);
+	return $dir;
+}
+
+# Read every valgrind log of $dir: returns a hash with processes (logs
+# that valgrind started, i.e. processes it ran), pids (hash of those
+# pids), errors (all error reports), ours (the reports with a frame in
+# pg_bac.so, as text).  pg_bac.so has debug information, so valgrind
+# names its frames by source file and line, "(manifest.c:218)", not by
+# object: a frame is ours when it names one of the C files in $srcdir
+# (or pg_bac.so, for a frame without line information).
+sub valgrind_report
+{
+	my ($dir, $srcdir) = @_;
+	my %r = (processes => 0, pids => {}, errors => 0, ours => []);
+	opendir(my $sh, $srcdir) or die "opendir $srcdir: $!";
+	my @ours = grep { /\.c$/ } readdir $sh;
+	closedir $sh;
+	die "no C file in $srcdir" unless @ours;
+	my $ours_re = join('|', map { quotemeta } @ours);
+	my $frame_re = qr/^==\d+==\s+(?:at|by) 0x[0-9A-Fa-f]+: .*(?:\((?:$ours_re):\d+\)|pg_bac\.so)/m;
+	opendir(my $dh, $dir) or die "opendir $dir: $!";
+	for my $f (sort grep { /^\d+\.log$/ } readdir $dh)
+	{
+		my $log = slurp("$dir/$f");
+		next unless $log =~ /Memcheck, a memory error detector/;
+		$r{processes}++;
+		$r{pids}{ ($f =~ /^(\d+)/)[0] } = 1;
+		while ($log =~ /VALGRINDERROR-BEGIN\n(.*?)VALGRINDERROR-END/sg)
+		{
+			my $e = $1;
+			$r{errors}++;
+			push @{ $r{ours} }, "$f:\n$e" if $e =~ $frame_re;
+		}
+	}
+	closedir $dh;
+	return \%r;
 }
 
 1;

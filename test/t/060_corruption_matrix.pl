@@ -12,6 +12,8 @@
 #   - bac.restore (in place), bac.restore_group and bac.export fail with an
 #     error naming the file;
 #   - bac.export returns no line of script (psql fetches one row at a time);
+#   - for a damaged manifest (the checksum line tampered with included),
+#     bac.snapshots() does not list the snapshot and warns that it skips it;
 #   - the database (schemas, pg_dump --schema-only, every table's rows,
 #     sequences) equals its state before the case.
 # The number of cases (files x damages) is printed at the end.
@@ -112,6 +114,16 @@ sub check_case
 	is($out, '', "$what: export returned no line of script");
 	like($err, qr/\Q$name\E/, "$what: export's error names $name");
 
+	# bac.snapshots() lists the valid snapshots: not one whose manifest
+	# every reader rejects (a data file is checked only by verify)
+	if ($name eq 'manifest')
+	{
+		($ret, $out, $err) = $node->psql($db,
+			"SELECT count(*) FROM bac.snapshots() WHERE snapshot_id = '$id'");
+		is($out, '0', "$what: snapshots() does not list it");
+		like($err, qr/WARNING:  skipping snapshot directory/, "$what: snapshots() warns that it skips it");
+	}
+
 	is(db_state($node, $db), $before, "$what: the database did not change");
 }
 
@@ -127,6 +139,8 @@ for my $comp (@comps)
 	is($node->safe_psql($db,
 			"SELECT count(*) FILTER (WHERE NOT ok) FROM bac.verify_snapshot('$id')"),
 		'0', "$comp: the intact snapshot verifies");
+	is($node->safe_psql($db, "SELECT count(*) FROM bac.snapshots() WHERE snapshot_id = '$id'"),
+		'1', "$comp: snapshots() lists the intact snapshot");
 
 	# put the snapshot back as it was taken
 	my $heal = sub {

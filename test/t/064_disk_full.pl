@@ -141,5 +141,12 @@ my $size = $node->safe_psql($db, q{SELECT pg_total_relation_size('ts_svc.t')});
 }
 
 diag("counts: disk full: $cases full-disk cases on a 64 MB tmpfs");
+# leave the small filesystem empty for the next test (066)
+$node->safe_psql($db, q{
+SELECT bac.unregister_service('ts_svc');
+DROP SCHEMA ts_svc CASCADE;
+DROP TABLESPACE small_ts;
+});
 $node->stop;
+system('rm', '-rf', $tsdir, $archive);
 done_testing();
