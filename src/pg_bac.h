@@ -98,6 +98,12 @@ typedef struct BacLinkCheck
 	bool		orphans_checked;
 	int64		orphaned;
 	char	   *sample;			/* NULL when nothing to show */
+	bool		lost;			/* BacCheckLinksRemapped, one side of the
+								 * link replaced: broken (the referenced side
+								 * replaced) or orphaned (the referencing
+								 * side) counts only the rows of the other
+								 * side that matched the replaced table and
+								 * match nothing in its replacement */
 	char	   *from_schema;	/* the tables checked (after remapping): */
 	char	   *from_table;		/* schema and name, NULL when the table */
 	char	   *to_schema;		/* does not exist */
@@ -108,7 +114,9 @@ typedef struct BacLinkCheck
  * BacCheckLinksRemapped is BacCheckLinks with the tables of some schemas
  * replaced by the tables of the same names in other schemas (the restore's
  * report checks the restored copy in place of the live tables); quiet
- * gives no WARNING and no samples.
+ * gives no WARNING and no samples.  For a link with only one side
+ * replaced, the counts over the other side's rows are the rows the
+ * replacement breaks or orphans (lost): see BacLinkCheck.lost.
  */
 typedef struct BacSchemaRemap
 {

@@ -165,12 +165,14 @@ ReportOneLink(BacLinkCheck *r, const char *direction, Tuplestorestate *ts,
 		return 0;
 	}
 	initStringInfo(&detail);
-	appendStringInfo(&detail, "%s.%s -> %s.%s: %lld broken",
+	appendStringInfo(&detail, "%s.%s -> %s.%s: %lld broken%s",
 					 quote_identifier(r->from_schema), quote_identifier(r->from_table),
 					 quote_identifier(r->to_schema), quote_identifier(r->to_table),
-					 (long long) r->broken);
+					 (long long) r->broken,
+					 r->lost && strcmp(direction, "incoming") == 0 ? " by the restore" : "");
 	if (r->orphans_checked)
-		appendStringInfo(&detail, ", %lld orphaned", (long long) r->orphaned);
+		appendStringInfo(&detail, ", %lld orphaned%s", (long long) r->orphaned,
+						 r->lost && strcmp(direction, "outgoing") == 0 ? " by the restore" : "");
 	else
 		appendStringInfoString(&detail, ", orphans not tracked (orphans_matter is false)");
 	ReportValues(ts, desc, r->link, direction, r->broken, false,
@@ -184,7 +186,16 @@ ReportOneLink(BacLinkCheck *r, const char *direction, Tuplestorestate *ts,
  *		an end in a restored schema, counted by links.c's checker exactly as
  *		bac.check_links() counts (the key type's equality operator and
  *		collation), with the restored copy in place of the tables it
- *		replaces.  A link one of whose tables does not exist is reported
+ *		replaces.  The counts over the rows of a service the restore does
+ *		not write -- the broken references of an incoming link, the orphans
+ *		of an outgoing one -- are the ones the restore makes when it
+ *		replaces a table (BacLinkCheck.lost): rows that matched the table
+ *		replaced and match nothing in the restored copy, found from the
+ *		keys the copy lacks through an index of the other service's table,
+ *		so that their cost does not grow with the other services' data.
+ *		Rows of the other service that were broken or orphaned before the
+ *		restore are not counted (bac.check_links counts them); with no
+ *		table replaced (a new table, an emptied schema), every one is.  A link one of whose tables does not exist is reported
  *		with NULL counts when it belongs to a restored service.  Returns the
  *		total of broken links.
  */
