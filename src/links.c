@@ -48,6 +48,7 @@
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "parser/parse_coerce.h"
+#include "portability/instr_time.h"
 #include "commands/defrem.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -439,6 +440,93 @@ LinksBuildCond(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 }
 
 /*
+ * The keys of a replaced table that its replacement lacks, found once for
+ * every link that compares the same column the same way (two services
+ * referring to one restored table); valid during one call of
+ * BacCheckLinksRemapped, in LinksLostContext.
+ */
+typedef struct LinksLost
+{
+	Oid			yold;			/* the replaced table and its column */
+	AttrNumber	yold_att;
+	Oid			ynew;			/* its replacement and its column */
+	AttrNumber	ynew_att;
+	Oid			opno;			/* the equality compared with */
+	Datum		keys;			/* array of the lost keys */
+} LinksLost;
+
+static List *LinksLostCache = NIL;
+static MemoryContext LinksLostContext = NULL;
+
+/*
+ * LinksLostKeys
+ *		The array of the (non-null) keys of table yold (column ycol) that
+ *		no row of ynew equals (the link's plain equality, see LinksCond).
+ *		The two tables are the restored service's own: when both have an
+ *		index on the column, they are walked in order (a merge anti join,
+ *		in one process: it reads each index once), else as the planner
+ *		chooses.
+ */
+static Datum
+LinksLostKeys(LinksCond *cnew, LinksCond *cold, bool x_is_from,
+			  const char *yold, const char *ynew, const char *ycol)
+{
+	Oid			yoldrel = x_is_from ? cold->trel : cold->frel;
+	AttrNumber	yoldatt = x_is_from ? cold->tatt : cold->fatt;
+	Oid			ynewrel = x_is_from ? cnew->trel : cnew->frel;
+	AttrNumber	ynewatt = x_is_from ? cnew->tatt : cnew->fatt;
+	ListCell   *lc;
+	LinksLost  *l;
+	MemoryContext old;
+	const char *yc = quote_identifier(ycol);
+	const char *op = LinksOperatorName(cnew->opno);
+	int			guclevel = NewGUCNestLevel();
+	int			ret;
+	bool		isnull;
+	Datum		d;
+
+	foreach(lc, LinksLostCache)
+	{
+		l = lfirst(lc);
+		if (l->yold == yoldrel && l->yold_att == yoldatt &&
+			l->ynew == ynewrel && l->ynew_att == ynewatt &&
+			l->opno == cnew->opno)
+			return l->keys;
+	}
+	if (LinksIndexLeads(yoldrel, yoldatt, cnew->coll) &&
+		LinksIndexLeads(ynewrel, ynewatt, cnew->coll))
+	{
+		(void) set_config_option("enable_hashjoin", "off",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+		(void) set_config_option("max_parallel_workers_per_gather", "0",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	}
+	ret = SPI_execute(psprintf("SELECT ARRAY(SELECT o.%s FROM %s o WHERE o.%s IS NOT NULL"
+							   " AND NOT EXISTS (SELECT FROM %s n WHERE o.%s %s n.%s))",
+							   yc, yold, yc, ynew, yc, op, yc),
+					  true, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "link check query failed: %s", SPI_result_code_string(ret));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	AtEOXact_GUC(true, guclevel);
+	Assert(!isnull);
+
+	old = MemoryContextSwitchTo(LinksLostContext);
+	l = palloc(sizeof(LinksLost));
+	l->yold = yoldrel;
+	l->yold_att = yoldatt;
+	l->ynew = ynewrel;
+	l->ynew_att = ynewatt;
+	l->opno = cnew->opno;
+	l->keys = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+	LinksLostCache = lappend(LinksLostCache, l);
+	MemoryContextSwitchTo(old);
+	return l->keys;
+}
+
+/*
  * LinksCountLost
  *		The rows of table xtab (alias xa, the side of the link that is not
  *		replaced) whose key, all columns not null (xnotnull), matched a row
@@ -465,23 +553,33 @@ LinksCountLost(const char *xa, const char *xtab, const char *xnotnull,
 			   LinksCond *cnew, LinksCond *cold, Oid xrel, AttrNumber xatt,
 			   const char *xcol, const char *ycol)
 {
+	bool		x_is_from = cnew->frel == xrel;
+	Oid			yoldrel = x_is_from ? cold->trel : cold->frel;
 	char	   *sql;
 
-	if (LinksBlocks(xrel) > LinksBlocks(cnew->frel == xrel ? cold->trel : cold->frel) &&
+	if (LinksBlocks(xrel) > LinksBlocks(yoldrel) &&
 		cnew->plain && cold->plain && cnew->type == cold->type &&
 		cnew->coll == cold->coll && cnew->opno == cold->opno &&
 		OidIsValid(get_array_type(cnew->type)) &&
 		LinksIndexLeads(xrel, xatt, cnew->coll))
 	{
-		const char *op = LinksOperatorName(cnew->opno);
-		const char *xc = quote_identifier(xcol);
-		const char *yc = quote_identifier(ycol);
+		Oid			argtypes[1] = {get_array_type(cnew->type)};
+		Datum		values[1];
+		int			ret;
+		bool		isnull;
 
-		sql = psprintf("SELECT pg_catalog.count(*) FROM %s %s WHERE %s.%s %s ANY (ARRAY("
-					   "SELECT o.%s FROM %s o WHERE o.%s IS NOT NULL"
-					   " AND NOT EXISTS (SELECT FROM %s n WHERE o.%s %s n.%s)))",
-					   xtab, xa, xa, xc, op, yc, yold, yc, ynew, yc, op, yc);
-		return LinksCount(sql);
+		values[0] = LinksLostKeys(cnew, cold, x_is_from, yold, ynew, ycol);
+		if (ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(values[0])),
+						   ARR_DIMS(DatumGetArrayTypeP(values[0]))) == 0)
+			return 0;
+		sql = psprintf("SELECT pg_catalog.count(*) FROM %s %s WHERE %s.%s %s ANY ($1)",
+					   xtab, xa, xa, quote_identifier(xcol),
+					   LinksOperatorName(cnew->opno));
+		ret = SPI_execute_with_args(sql, 1, argtypes, values, NULL, true, 0);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "link check query failed: %s", SPI_result_code_string(ret));
+		return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	sql = psprintf("SELECT pg_catalog.count(*) FROM %s %s WHERE %s"
 				   " AND EXISTS (SELECT FROM %s %s WHERE %s)"
@@ -750,6 +848,10 @@ BacCheckLinksRemapped(List *service_names, List *remaps, bool quiet)
 	uint64		ndefs;
 
 	guclevel = BacPinSearchPath();
+	LinksLostCache = NIL;
+	LinksLostContext = AllocSetContextCreate(CurrentMemoryContext,
+											 "pg_bac lost link keys",
+											 ALLOCSET_DEFAULT_SIZES);
 	SPI_connect();
 
 	if (service_names != NIL)
@@ -792,9 +894,18 @@ BacCheckLinksRemapped(List *service_names, List *remaps, bool quiet)
 	{
 		BacLinkCheck *r;
 		MemoryContext old;
+		instr_time	start,
+					elapsed;
 
 		CHECK_FOR_INTERRUPTS();
+		INSTR_TIME_SET_CURRENT(start);
 		r = LinksCheckRow(defs->vals[i], defs->tupdesc, remaps, quiet, resultctx);
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, start);
+		ereport(DEBUG1,
+				(errmsg("checked link \"%s\"%s in %.3f s", r->link,
+						r->lost ? " (what the restore changes)" : "",
+						INSTR_TIME_GET_DOUBLE(elapsed))));
 		old = MemoryContextSwitchTo(resultctx);
 		result = lappend(result, r);
 		MemoryContextSwitchTo(old);
@@ -802,6 +913,9 @@ BacCheckLinksRemapped(List *service_names, List *remaps, bool quiet)
 
 	PopActiveSnapshot();
 	SPI_finish();
+	LinksLostCache = NIL;
+	MemoryContextDelete(LinksLostContext);
+	LinksLostContext = NULL;
 	AtEOXact_GUC(true, guclevel);
 	return result;
 }

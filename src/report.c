@@ -203,12 +203,16 @@ static int64
 ReportLinks(List *services, Tuplestorestate *ts, TupleDesc desc)
 {
 	List	   *checks;
+	List	   *names = NIL;
 	ListCell   *lc;
 	int64		total = 0;
 
 	if (!OidIsValid(get_relname_relid("links", get_namespace_oid("bac", false))))
 		return 0;
-	checks = BacCheckLinksRemapped(NIL, ReportRemaps(services), true);
+	/* only the links with an end in a restored service */
+	foreach(lc, services)
+		names = lappend(names, ((RestoreService *) lfirst(lc))->ms->service);
+	checks = BacCheckLinksRemapped(names, ReportRemaps(services), true);
 	list_sort(checks, ReportLinkOrder);
 	foreach(lc, checks)
 	{
