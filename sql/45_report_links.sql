@@ -43,6 +43,8 @@ INSERT INTO rl_ref.multi VALUES (1, 'a'), (1, 'b'), (NULL, 'b');
 CREATE TABLE rl_ref.plain (k int);
 CREATE INDEX ON rl_ref.plain (k);
 INSERT INTO rl_ref.plain VALUES (1), (1), (2), (4), (4), (NULL);
+-- larger than the key table: the report reads it through its index
+INSERT INTO rl_ref.plain SELECT 2 FROM generate_series(1, 2000);
 CREATE TABLE rl_ref.ptxt (k text);
 CREATE INDEX ON rl_ref.ptxt (k);
 INSERT INTO rl_ref.ptxt VALUES ('a'), ('q');

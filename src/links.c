@@ -568,6 +568,8 @@ LinksCountLost(const char *xa, const char *xtab, const char *xnotnull,
 		int			ret;
 		bool		isnull;
 
+		elog(DEBUG2, "counting the rows of %s that a replacement of %s loses through an index",
+			 xtab, yold);
 		values[0] = LinksLostKeys(cnew, cold, x_is_from, yold, ynew, ycol);
 		if (ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(values[0])),
 						   ARR_DIMS(DatumGetArrayTypeP(values[0]))) == 0)
