@@ -58,6 +58,8 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "storage/proc.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/ruleutils.h"
@@ -458,14 +460,108 @@ typedef struct LinksLost
 static List *LinksLostCache = NIL;
 static MemoryContext LinksLostContext = NULL;
 
+/* the rows of replaced tables known to be changed (BacLinksKnownChanges) */
+typedef struct LinksChanges
+{
+	Oid			relid;
+	int64		n;
+	Datum		tids;			/* tid[] */
+} LinksChanges;
+
+static List *LinksChangesList = NIL;
+static MemoryContext LinksChangesContext = NULL;	/* in TopTransactionContext */
+static LocalTransactionId LinksChangesXact = InvalidLocalTransactionId;
+
+/*
+ * LinksChangesCurrent
+ *		Drop what an earlier transaction left (its memory went with it).
+ */
+static void
+LinksChangesCurrent(void)
+{
+	if (LinksChangesXact != MyProc->lxid)
+	{
+		LinksChangesList = NIL;
+		LinksChangesContext = NULL;
+		LinksChangesXact = MyProc->lxid;
+	}
+}
+
+/*
+ * BacLinksKnownChanges
+ *		See pg_bac.h.
+ */
+void
+BacLinksKnownChanges(Oid relid, ItemPointerData *tids, int64 n)
+{
+	MemoryContext old;
+	LinksChanges *c;
+	Datum	   *elems;
+
+	LinksChangesCurrent();
+	if (LinksChangesContext == NULL)
+		LinksChangesContext = AllocSetContextCreate(TopTransactionContext,
+													"pg_bac known changes",
+													ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(LinksChangesContext);
+	c = palloc(sizeof(LinksChanges));
+	c->relid = relid;
+	c->n = n;
+	elems = palloc(sizeof(Datum) * Max(n, 1));
+	for (int64 i = 0; i < n; i++)
+		elems[i] = PointerGetDatum(&tids[i]);
+	c->tids = PointerGetDatum(construct_array(elems, (int) n, TIDOID,
+											  sizeof(ItemPointerData), false,
+											  TYPALIGN_SHORT));
+	pfree(elems);
+	LinksChangesList = lappend(LinksChangesList, c);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * BacLinksForgetChanges
+ *		See pg_bac.h.
+ */
+void
+BacLinksForgetChanges(void)
+{
+	LinksChangesCurrent();
+	LinksChangesList = NIL;
+	if (LinksChangesContext != NULL)
+		MemoryContextDelete(LinksChangesContext);
+	LinksChangesContext = NULL;
+}
+
+/*
+ * LinksKnownChanges
+ *		The changed rows BacLinksKnownChanges gave for relid, or NULL.
+ */
+static LinksChanges *
+LinksKnownChanges(Oid relid)
+{
+	ListCell   *lc;
+
+	LinksChangesCurrent();
+	foreach(lc, LinksChangesList)
+	{
+		LinksChanges *c = lfirst(lc);
+
+		if (c->relid == relid)
+			return c;
+	}
+	return NULL;
+}
+
 /*
  * LinksLostKeys
  *		The array of the (non-null) keys of table yold (column ycol) that
  *		no row of ynew equals (the link's plain equality, see LinksCond).
- *		The two tables are the restored service's own: when both have an
- *		index on the column, they are walked in order (a merge anti join,
- *		in one process: it reads each index once), else as the planner
- *		chooses.
+ *		The two tables are the restored service's own.  When the report
+ *		knows which rows of yold are not in ynew unchanged
+ *		(BacLinksKnownChanges), only those are looked up in ynew; else,
+ *		when both have an index on the column, they are walked in order (a
+ *		merge anti join, in one process: it reads each index once), else
+ *		as the planner chooses.
  */
 static Datum
 LinksLostKeys(LinksCond *cnew, LinksCond *cold, bool x_is_from,
@@ -484,6 +580,7 @@ LinksLostKeys(LinksCond *cnew, LinksCond *cold, bool x_is_from,
 	int			ret;
 	bool		isnull;
 	Datum		d;
+	LinksChanges *changes;
 
 	foreach(lc, LinksLostCache)
 	{
@@ -493,8 +590,22 @@ LinksLostKeys(LinksCond *cnew, LinksCond *cold, bool x_is_from,
 			l->opno == cnew->opno)
 			return l->keys;
 	}
-	if (LinksIndexLeads(yoldrel, yoldatt, cnew->coll) &&
-		LinksIndexLeads(ynewrel, ynewatt, cnew->coll))
+	changes = LinksKnownChanges(yoldrel);
+	if (changes != NULL)
+	{
+		/* only the changed rows can hold a key the replacement lacks */
+		Oid			argtypes[1] = {TIDARRAYOID};
+		Datum		values[1] = {changes->tids};
+
+		ret = SPI_execute_with_args(psprintf("SELECT ARRAY(SELECT o.%s FROM %s o"
+											 " WHERE o.ctid OPERATOR(pg_catalog.=) ANY ($1)"
+											 " AND o.%s IS NOT NULL"
+											 " AND NOT EXISTS (SELECT FROM %s n WHERE o.%s %s n.%s))",
+											 yc, yold, yc, ynew, yc, op, yc),
+									1, argtypes, values, NULL, true, 0);
+	}
+	else if (LinksIndexLeads(yoldrel, yoldatt, cnew->coll) &&
+			 LinksIndexLeads(ynewrel, ynewatt, cnew->coll))
 	{
 		(void) set_config_option("enable_hashjoin", "off",
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
@@ -503,10 +614,11 @@ LinksLostKeys(LinksCond *cnew, LinksCond *cold, bool x_is_from,
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 								 true, 0, false);
 	}
-	ret = SPI_execute(psprintf("SELECT ARRAY(SELECT o.%s FROM %s o WHERE o.%s IS NOT NULL"
-							   " AND NOT EXISTS (SELECT FROM %s n WHERE o.%s %s n.%s))",
-							   yc, yold, yc, ynew, yc, op, yc),
-					  true, 0);
+	if (changes == NULL)
+		ret = SPI_execute(psprintf("SELECT ARRAY(SELECT o.%s FROM %s o WHERE o.%s IS NOT NULL"
+								   " AND NOT EXISTS (SELECT FROM %s n WHERE o.%s %s n.%s))",
+								   yc, yold, yc, ynew, yc, op, yc),
+						  true, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "link check query failed: %s", SPI_result_code_string(ret));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

@@ -22,6 +22,7 @@
 #include "utils/jsonb.h"
 #include "utils/relcache.h"
 #include "storage/block.h"
+#include "storage/itemptr.h"
 
 #define PG_BAC_VERSION			"0.2"
 #define PG_BAC_ARCHIVE_FORMAT	1
@@ -138,6 +139,15 @@ typedef struct BacLinkCompare
 } BacLinkCompare;
 
 extern List *BacCheckLinks(List *service_names);
+/*
+ * BacLinksKnownChanges tells BacCheckLinksRemapped which rows of a
+ * replaced table (relid, in a schema a remap replaces) are not, unchanged,
+ * in its replacement: every other row is (report_xmin.c found them older
+ * than the snapshot).  The keys the replacement lacks are then looked for
+ * among those rows only.  Remembered (copied) until BacLinksForgetChanges.
+ */
+extern void BacLinksKnownChanges(Oid relid, ItemPointerData *tids, int64 n);
+extern void BacLinksForgetChanges(void);
 extern List *BacCheckLinksRemapped(List *service_names, List *remaps,
 								   bool quiet);
 extern bool BacLinkComparison(Oid ftype, Oid ttype, BacLinkCompare *cmp);

@@ -259,8 +259,25 @@ ReportLinks(List *services, Tuplestorestate *ts, TupleDesc desc)
  */
 static int64 ReportSnapshotRows(RestoreService *svc, const char *rel);
 
-static void
-ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
+/* a report row of direction 'rows', kept until the links' rows are out */
+typedef struct ReportRowsRow
+{
+	char	   *table;
+	char	   *detail;
+} ReportRowsRow;
+
+static ReportRowsRow *
+ReportRowsItem(const char *table, char *detail)
+{
+	ReportRowsRow *r = palloc(sizeof(ReportRowsRow));
+
+	r->table = pstrdup(table);
+	r->detail = detail;
+	return r;
+}
+
+static List *
+ReportRows(RestoreService *svc, List *rows)
 {
 	const char *cur = svc->aside ? svc->aside : svc->live_name;
 	Oid			curnsp;
@@ -272,7 +289,7 @@ ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 	char	   *sql;
 
 	if (cur == NULL)
-		return;
+		return rows;
 	curnsp = get_namespace_oid(cur, false);
 	newnsp = get_namespace_oid(svc->target, false);
 
@@ -296,18 +313,23 @@ ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 					back = 0,
 					same = 0;
 		char	   *detail;
+		ItemPointerData *changed;
+		int64		nchanged;
+		Oid			curid = get_relname_relid(rel, curnsp);
 
 		CHECK_FOR_INTERRUPTS();
 		if (in_cur && in_new &&
-			BacXminCountRows(get_relname_relid(rel, curnsp),
-							 get_relname_relid(rel, newnsp),
-							 ReportSnapshotRows(svc, rel), &discarded, &back))
+			BacXminCountRows(curid, get_relname_relid(rel, newnsp),
+							 ReportSnapshotRows(svc, rel), &discarded, &back,
+							 &changed, &nchanged))
 		{
 			/* counted from the rows' xmin: report_xmin.c */
-			ReportValues(ts, desc, rel, "rows", 0, true, 0, true,
-						 psprintf("table %s: %lld rows discarded (changed or inserted since the snapshot), %lld rows brought back (changed or deleted since)",
-								  quote_identifier(rel), (long long) discarded,
-								  (long long) back));
+			BacLinksKnownChanges(curid, changed, nchanged);
+			pfree(changed);
+			rows = lappend(rows, ReportRowsItem(rel,
+												psprintf("table %s: %lld rows discarded (changed or inserted since the snapshot), %lld rows brought back (changed or deleted since)",
+														 quote_identifier(rel), (long long) discarded,
+														 (long long) back)));
 			continue;
 		}
 		if (in_cur && in_new)
@@ -364,8 +386,9 @@ ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 			detail = psprintf("table %s: absent now, %lld rows brought back",
 							  quote_identifier(rel), (long long) back);
 		}
-		ReportValues(ts, desc, rel, "rows", 0, true, 0, true, detail);
+		rows = lappend(rows, ReportRowsItem(rel, detail));
 	}
+	return rows;
 }
 
 /*
@@ -395,11 +418,27 @@ ReportSnapshotRows(RestoreService *svc, const char *rel)
 int64
 RestoreReport(List *services, Tuplestorestate *ts, TupleDesc desc)
 {
-	int64		broken = ReportLinks(services, ts, desc);
+	int64		broken;
 	ListCell   *lc;
+	List	   *rows = NIL;
 
+	/*
+	 * The rows first: where they are counted from the rows' xmin, the rows
+	 * of the replaced tables that changed since the snapshot are known, and
+	 * the link counts look for lost keys among those alone.  The report
+	 * lists the links first.
+	 */
+	BacLinksForgetChanges();
 	foreach(lc, services)
-		ReportRows((RestoreService *) lfirst(lc), ts, desc);
+		rows = ReportRows((RestoreService *) lfirst(lc), rows);
+	broken = ReportLinks(services, ts, desc);
+	BacLinksForgetChanges();
+	foreach(lc, rows)
+	{
+		ReportRowsRow *r = lfirst(lc);
+
+		ReportValues(ts, desc, r->table, "rows", 0, true, 0, true, r->detail);
+	}
 	return broken;
 }
 
