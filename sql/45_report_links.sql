@@ -27,6 +27,10 @@ CREATE TABLE rl_key.plain (k int PRIMARY KEY);
 INSERT INTO rl_key.plain VALUES (1), (2), (3);
 CREATE TABLE rl_key.ptxt (k text PRIMARY KEY);
 INSERT INTO rl_key.ptxt VALUES ('a'), ('b');
+-- keys few rows refer to: a restore of the referencing service orphans
+-- some (counted through this table's key)
+CREATE TABLE rl_key.wide (k int PRIMARY KEY);
+INSERT INTO rl_key.wide SELECT generate_series(1, 3000);
 
 -- the references, each with one that is broken
 CREATE SCHEMA rl_ref;
@@ -48,6 +52,8 @@ INSERT INTO rl_ref.plain SELECT 2 FROM generate_series(1, 2000);
 CREATE TABLE rl_ref.ptxt (k text);
 CREATE INDEX ON rl_ref.ptxt (k);
 INSERT INTO rl_ref.ptxt VALUES ('a'), ('q');
+CREATE TABLE rl_ref.few (k int);
+INSERT INTO rl_ref.few VALUES (1), (2), (2);
 
 SELECT bac.register_service('rl_key');
 SELECT bac.register_service('rl_ref');
@@ -60,6 +66,7 @@ SELECT bac.add_link('rl_txt', 'rl_ref.txt', '{k}', 'rl_key.txt', '{k}', orphans_
 SELECT bac.add_link('rl_multi', 'rl_ref.multi', '{a,b}', 'rl_key.multi', '{a,b}', orphans_matter => true);
 SELECT bac.add_link('rl_plain', 'rl_ref.plain', '{k}', 'rl_key.plain', '{k}', orphans_matter => true);
 SELECT bac.add_link('rl_ptxt', 'rl_ref.ptxt', '{k}', 'rl_key.ptxt', '{k}', orphans_matter => true);
+SELECT bac.add_link('rl_few', 'rl_ref.few', '{k}', 'rl_key.wide', '{k}', orphans_matter => true);
 -- and refuses what a foreign key refuses
 SELECT bac.add_link('rl_bad', 'rl_ref.big', '{k}', 'rl_key.txt', '{k}');
 
@@ -120,8 +127,25 @@ SELECT link, direction, broken, orphaned
   FROM bac.restore(:'snap', 'rl_key', into_schema => 'rl_key_copy', dry_run => true)
  WHERE link IN ('rl_txt', 'rl_plain') ORDER BY link;
 
+-- a restore of the referencing service: an outgoing link's orphans are
+-- the rows of the other service it orphans (referred to before it, by
+-- nothing after it); its broken references are counted in the restored
+-- copy.  Key 3 gets a reference after the snapshot, key 2 loses one of its
+-- two: only key 3 is orphaned by the restore.
+INSERT INTO rl_ref.few VALUES (3);
+DELETE FROM rl_ref.few WHERE ctid = (SELECT min(ctid) FROM rl_ref.few WHERE k = 2);
+SELECT link, broken, orphaned FROM bac.check_links('{rl_ref}') WHERE link = 'rl_few';
+SELECT link, direction, broken, orphaned, detail
+  FROM bac.restore(:'snap', 'rl_ref', dry_run => true)
+ WHERE link IN ('rl_few', 'rl_plain') ORDER BY link;
+-- the key table is larger than the referencing one: the orphans were
+-- looked up through its key; into_schema counts the same
+SELECT link, direction, broken, orphaned
+  FROM bac.restore(:'snap', 'rl_ref', into_schema => 'rl_ref_copy', dry_run => true)
+ WHERE link = 'rl_few';
+
 -- clean up
-SELECT bac.drop_link(l) FROM unnest('{rl_coll,rl_ci,rl_big,rl_txt,rl_multi,rl_plain,rl_ptxt}'::text[]) l;
+SELECT bac.drop_link(l) FROM unnest('{rl_coll,rl_ci,rl_big,rl_txt,rl_multi,rl_plain,rl_ptxt,rl_few}'::text[]) l;
 SELECT bac.unregister_service('rl_key');
 SELECT bac.unregister_service('rl_ref');
 SELECT bac.drop_snapshot(:'snap');
