@@ -29,6 +29,14 @@
  * far less than hashing one table and scanning the other -- 2.3 times
  * faster on make bench's links, whose tables a restore has just loaded.
  *
+ * For a restore's report (BacCheckLinksRemapped), a link with one side
+ * replaced by the restored copy counts, over the other side's rows, only
+ * what the replacement changes: the references it breaks, the rows it
+ * orphans (BacLinkCheck.lost).  Those are found from the keys the copy
+ * lacks (LinksLostKeys: the restored service's own tables) through an
+ * index of the other side (LinksCountLost), so the cost follows the
+ * restored service, not the other services' size.
+ *
  * Copyright (c) 2026, pg_bac developers
  *
  * IDENTIFICATION
