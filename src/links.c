@@ -29,6 +29,14 @@
  * far less than hashing one table and scanning the other -- 2.3 times
  * faster on make bench's links, whose tables a restore has just loaded.
  *
+ * For a restore's report (BacCheckLinksRemapped), a link with one side
+ * replaced by the restored copy counts, over the other side's rows, only
+ * what the replacement changes: the references it breaks, the rows it
+ * orphans (BacLinkCheck.lost).  Those are found from the keys the copy
+ * lacks (LinksLostKeys: the restored service's own tables) through an
+ * index of the other side (LinksCountLost), so the cost follows the
+ * restored service, not the other services' size.
+ *
  * Copyright (c) 2026, pg_bac developers
  *
  * IDENTIFICATION
@@ -48,6 +56,7 @@
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "parser/parse_coerce.h"
+#include "portability/instr_time.h"
 #include "commands/defrem.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -57,6 +66,8 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "storage/proc.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/ruleutils.h"
@@ -272,10 +283,11 @@ LinksIsBtree(Oid indexrelid)
 /*
  * LinksIndexLeads
  *		Does table relid have a valid plain btree index (no predicate, no
- *		expression) whose first key column is att?
+ *		expression) whose first key column is att (in collation coll, when
+ *		that is valid)?
  */
 static bool
-LinksIndexLeads(Oid relid, AttrNumber att)
+LinksIndexLeads(Oid relid, AttrNumber att, Oid coll)
 {
 	Relation	rel = relation_open(relid, AccessShareLock);
 	List	   *indexes = RelationGetIndexList(rel);
@@ -296,6 +308,15 @@ LinksIndexLeads(Oid relid, AttrNumber att)
 			heap_attisnull(tup, Anum_pg_index_indpred, NULL) &&
 			heap_attisnull(tup, Anum_pg_index_indexprs, NULL) &&
 			LinksIsBtree(idx->indexrelid);
+		if (found && OidIsValid(coll))
+		{
+			bool		isnull;
+			Datum		d = SysCacheGetAttr(INDEXRELID, tup,
+											Anum_pg_index_indcollation, &isnull);
+
+			found = !isnull &&
+				((oidvector *) DatumGetPointer(d))->values[0] == coll;
+		}
 		ReleaseSysCache(tup);
 		if (found)
 			break;
@@ -306,40 +327,74 @@ LinksIndexLeads(Oid relid, AttrNumber att)
 }
 
 /*
- * LinksCheckOne
- *		Count broken references and (if orphans_matter) orphans of one
- *		link; fills r (whose strings the caller allocated already).
- *		Returns NULL, or why the link cannot be checked.
+ * LinksTableName
+ *		The schema-qualified, quoted name of table relid.
  */
 static char *
-LinksCheckOne(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
-			  bool orphans_matter, bool samples, BacLinkCheck *r,
-			  MemoryContext resultctx)
+LinksTableName(Oid relid)
 {
-	StringInfoData cond,
-				fnotnull,
-				tnotnull,
-				fkey,
-				tkey;
-	char	   *ftab,
-			   *ttab;
-	char	   *bsample = NULL,
-			   *osample = NULL;
-	bool		indexed = false;
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
 
-	if (!OidIsValid(frel) || !OidIsValid(trel))
-		return psprintf("cannot check: the %s table no longer exists",
-						OidIsValid(frel) ? "referenced" : "referencing");
+/*
+ * LinksBlocks
+ *		The size of table relid in blocks.
+ */
+static BlockNumber
+LinksBlocks(Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	BlockNumber n = RelationGetNumberOfBlocks(rel);
 
-	ftab = quote_qualified_identifier(get_namespace_name(get_rel_namespace(frel)),
-									  get_rel_name(frel));
-	ttab = quote_qualified_identifier(get_namespace_name(get_rel_namespace(trel)),
-									  get_rel_name(trel));
-	initStringInfo(&cond);
-	initStringInfo(&fnotnull);
-	initStringInfo(&tnotnull);
-	initStringInfo(&fkey);
-	initStringInfo(&tkey);
+	relation_close(rel, AccessShareLock);
+	return n;
+}
+
+/*
+ * LinksCond
+ *		How one link's rows are compared (LinksBuildCond): the condition
+ *		between aliases f and t, the NOT NULL tests and key lists of each
+ *		side, and whether indexes can serve it.
+ */
+typedef struct LinksCond
+{
+	StringInfoData cond;		/* f.c1 = t.c1 AND ... */
+	StringInfoData fnotnull;	/* f.c1 IS NOT NULL AND ... */
+	StringInfoData tnotnull;
+	StringInfoData fkey;		/* f.c1, ... */
+	StringInfoData tkey;
+	bool		indexed;		/* one column leading an index on both sides,
+								 * the same type, no cast, no collation */
+	bool		plain;			/* one column, the same type on both sides,
+								 * no cast, one collation (or none): the
+								 * equality is an equivalence on that type */
+	Oid			type;			/* plain: the column type (base type) */
+	Oid			coll;			/* plain: its collation, or InvalidOid */
+	Oid			opno;			/* plain: the equality operator */
+	AttrNumber	fatt;			/* plain: the columns */
+	AttrNumber	tatt;
+	Oid			frel;			/* the tables compared */
+	Oid			trel;
+} LinksCond;
+
+/*
+ * LinksBuildCond
+ *		Build the comparison of a link from frel's columns fcols to trel's
+ *		tcols (ncols each); returns NULL, or why the link cannot be checked.
+ */
+static char *
+LinksBuildCond(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
+			   const char *ftab, const char *ttab, LinksCond *c)
+{
+	memset(c, 0, sizeof(LinksCond));
+	c->frel = frel;
+	c->trel = trel;
+	initStringInfo(&c->cond);
+	initStringInfo(&c->fnotnull);
+	initStringInfo(&c->tnotnull);
+	initStringInfo(&c->fkey);
+	initStringInfo(&c->tkey);
 	for (int i = 0; i < ncols; i++)
 	{
 		AttrNumber	fatt = fcols[i] ? get_attnum(frel, fcols[i]) : InvalidAttrNumber;
@@ -369,28 +424,354 @@ LinksCheckOne(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
 
 		fc = psprintf("f.%s", quote_identifier(fcols[i]));
 		tc = psprintf("t.%s", quote_identifier(tcols[i]));
-		appendStringInfo(&cond, "%s%s", i > 0 ? " AND " : "",
+		appendStringInfo(&c->cond, "%s%s", i > 0 ? " AND " : "",
 						 LinksOperand(fc, ftype, &cmp,
 									  OidIsValid(tcoll) && fcoll != tcoll ? tcoll : InvalidOid));
-		appendStringInfo(&cond, " %s %s", LinksOperatorName(cmp.opno),
+		appendStringInfo(&c->cond, " %s %s", LinksOperatorName(cmp.opno),
 						 LinksOperand(tc, ttype, &cmp, InvalidOid));
-		appendStringInfo(&fnotnull, "%s%s IS NOT NULL", i > 0 ? " AND " : "", fc);
-		appendStringInfo(&tnotnull, "%s%s IS NOT NULL", i > 0 ? " AND " : "", tc);
-		appendStringInfo(&fkey, "%s%s", i > 0 ? ", " : "", fc);
-		appendStringInfo(&tkey, "%s%s", i > 0 ? ", " : "", tc);
+		appendStringInfo(&c->fnotnull, "%s%s IS NOT NULL", i > 0 ? " AND " : "", fc);
+		appendStringInfo(&c->tnotnull, "%s%s IS NOT NULL", i > 0 ? " AND " : "", tc);
+		appendStringInfo(&c->fkey, "%s%s", i > 0 ? ", " : "", fc);
+		appendStringInfo(&c->tkey, "%s%s", i > 0 ? ", " : "", tc);
 		/* the same type, no cast, no collation: both indexes can serve */
-		indexed = ncols == 1 && ftype == ttype && !OidIsValid(cmp.cast_to) &&
+		c->indexed = ncols == 1 && ftype == ttype && !OidIsValid(cmp.cast_to) &&
 			!type_is_collatable(ftype) &&
-			LinksIndexLeads(frel, fatt) && LinksIndexLeads(trel, tatt);
+			LinksIndexLeads(frel, fatt, InvalidOid) &&
+			LinksIndexLeads(trel, tatt, InvalidOid);
+		c->plain = ncols == 1 && ftype == ttype && !OidIsValid(cmp.cast_to) &&
+			(!OidIsValid(tcoll) || fcoll == tcoll);
+		c->type = ftype;
+		c->coll = tcoll;
+		c->opno = cmp.opno;
+		c->fatt = fatt;
+		c->tatt = tatt;
 	}
+	return NULL;
+}
 
-	r->broken = LinksCountUnmatched("f", ftab, fnotnull.data, fkey.data,
-									"t", ttab, cond.data, ncols, indexed,
-									samples ? &bsample : NULL);
+/*
+ * The keys of a replaced table that its replacement lacks, found once for
+ * every link that compares the same column the same way (two services
+ * referring to one restored table); valid during one call of
+ * BacCheckLinksRemapped, in LinksLostContext.
+ */
+typedef struct LinksLost
+{
+	Oid			yold;			/* the replaced table and its column */
+	AttrNumber	yold_att;
+	Oid			ynew;			/* its replacement and its column */
+	AttrNumber	ynew_att;
+	Oid			opno;			/* the equality compared with */
+	Datum		keys;			/* array of the lost keys */
+} LinksLost;
+
+static List *LinksLostCache = NIL;
+static MemoryContext LinksLostContext = NULL;
+
+/* the rows of replaced tables known to be changed (BacLinksKnownChanges) */
+typedef struct LinksChanges
+{
+	Oid			relid;
+	int64		n;
+	Datum		tids;			/* tid[] */
+} LinksChanges;
+
+static List *LinksChangesList = NIL;
+static MemoryContext LinksChangesContext = NULL;	/* in TopTransactionContext */
+static LocalTransactionId LinksChangesXact = InvalidLocalTransactionId;
+
+/*
+ * LinksChangesCurrent
+ *		Drop what an earlier transaction left (its memory went with it).
+ */
+static void
+LinksChangesCurrent(void)
+{
+	if (LinksChangesXact != MyProc->lxid)
+	{
+		LinksChangesList = NIL;
+		LinksChangesContext = NULL;
+		LinksChangesXact = MyProc->lxid;
+	}
+}
+
+/*
+ * BacLinksKnownChanges
+ *		See pg_bac.h.
+ */
+void
+BacLinksKnownChanges(Oid relid, ItemPointerData *tids, int64 n)
+{
+	MemoryContext old;
+	LinksChanges *c;
+	Datum	   *elems;
+
+	LinksChangesCurrent();
+	if (LinksChangesContext == NULL)
+		LinksChangesContext = AllocSetContextCreate(TopTransactionContext,
+													"pg_bac known changes",
+													ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(LinksChangesContext);
+	c = palloc(sizeof(LinksChanges));
+	c->relid = relid;
+	c->n = n;
+	elems = palloc(sizeof(Datum) * Max(n, 1));
+	for (int64 i = 0; i < n; i++)
+		elems[i] = PointerGetDatum(&tids[i]);
+	c->tids = PointerGetDatum(construct_array(elems, (int) n, TIDOID,
+											  sizeof(ItemPointerData), false,
+											  TYPALIGN_SHORT));
+	pfree(elems);
+	LinksChangesList = lappend(LinksChangesList, c);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * BacLinksForgetChanges
+ *		See pg_bac.h.
+ */
+void
+BacLinksForgetChanges(void)
+{
+	LinksChangesCurrent();
+	LinksChangesList = NIL;
+	if (LinksChangesContext != NULL)
+		MemoryContextDelete(LinksChangesContext);
+	LinksChangesContext = NULL;
+}
+
+/*
+ * LinksKnownChanges
+ *		The changed rows BacLinksKnownChanges gave for relid, or NULL.
+ */
+static LinksChanges *
+LinksKnownChanges(Oid relid)
+{
+	ListCell   *lc;
+
+	LinksChangesCurrent();
+	foreach(lc, LinksChangesList)
+	{
+		LinksChanges *c = lfirst(lc);
+
+		if (c->relid == relid)
+			return c;
+	}
+	return NULL;
+}
+
+/*
+ * LinksLostKeys
+ *		The array of the (non-null) keys of table yold (column ycol) that
+ *		no row of ynew equals (the link's plain equality, see LinksCond).
+ *		The two tables are the restored service's own.  When the report
+ *		knows which rows of yold are not in ynew unchanged
+ *		(BacLinksKnownChanges), only those are looked up in ynew; else,
+ *		when both have an index on the column, they are walked in order (a
+ *		merge anti join, in one process: it reads each index once), else
+ *		as the planner chooses.
+ */
+static Datum
+LinksLostKeys(LinksCond *cnew, LinksCond *cold, bool x_is_from,
+			  const char *yold, const char *ynew, const char *ycol)
+{
+	Oid			yoldrel = x_is_from ? cold->trel : cold->frel;
+	AttrNumber	yoldatt = x_is_from ? cold->tatt : cold->fatt;
+	Oid			ynewrel = x_is_from ? cnew->trel : cnew->frel;
+	AttrNumber	ynewatt = x_is_from ? cnew->tatt : cnew->fatt;
+	ListCell   *lc;
+	LinksLost  *l;
+	MemoryContext old;
+	const char *yc = quote_identifier(ycol);
+	const char *op = LinksOperatorName(cnew->opno);
+	int			guclevel = NewGUCNestLevel();
+	int			ret;
+	bool		isnull;
+	Datum		d;
+	LinksChanges *changes;
+
+	foreach(lc, LinksLostCache)
+	{
+		l = lfirst(lc);
+		if (l->yold == yoldrel && l->yold_att == yoldatt &&
+			l->ynew == ynewrel && l->ynew_att == ynewatt &&
+			l->opno == cnew->opno)
+			return l->keys;
+	}
+	changes = LinksKnownChanges(yoldrel);
+	if (changes != NULL)
+	{
+		/* only the changed rows can hold a key the replacement lacks */
+		Oid			argtypes[1] = {TIDARRAYOID};
+		Datum		values[1] = {changes->tids};
+
+		ret = SPI_execute_with_args(psprintf("SELECT ARRAY(SELECT o.%s FROM %s o"
+											 " WHERE o.ctid OPERATOR(pg_catalog.=) ANY ($1)"
+											 " AND o.%s IS NOT NULL"
+											 " AND NOT EXISTS (SELECT FROM %s n WHERE o.%s %s n.%s))",
+											 yc, yold, yc, ynew, yc, op, yc),
+									1, argtypes, values, NULL, true, 0);
+	}
+	else if (LinksIndexLeads(yoldrel, yoldatt, cnew->coll) &&
+			 LinksIndexLeads(ynewrel, ynewatt, cnew->coll))
+	{
+		(void) set_config_option("enable_hashjoin", "off",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+		(void) set_config_option("max_parallel_workers_per_gather", "0",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	}
+	if (changes == NULL)
+		ret = SPI_execute(psprintf("SELECT ARRAY(SELECT o.%s FROM %s o WHERE o.%s IS NOT NULL"
+								   " AND NOT EXISTS (SELECT FROM %s n WHERE o.%s %s n.%s))",
+								   yc, yold, yc, ynew, yc, op, yc),
+						  true, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "link check query failed: %s", SPI_result_code_string(ret));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	AtEOXact_GUC(true, guclevel);
+	Assert(!isnull);
+
+	old = MemoryContextSwitchTo(LinksLostContext);
+	l = palloc(sizeof(LinksLost));
+	l->yold = yoldrel;
+	l->yold_att = yoldatt;
+	l->ynew = ynewrel;
+	l->ynew_att = ynewatt;
+	l->opno = cnew->opno;
+	l->keys = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+	LinksLostCache = lappend(LinksLostCache, l);
+	MemoryContextSwitchTo(old);
+	return l->keys;
+}
+
+/*
+ * LinksCountLost
+ *		The rows of table xtab (alias xa, the side of the link that is not
+ *		replaced) whose key, all columns not null (xnotnull), matched a row
+ *		of yold (the replaced table) and matches no row of ynew (its
+ *		replacement): the references a replacement breaks (x the
+ *		referencing side) or the rows it orphans (x the referenced side).
+ *		condold and condnew compare x with the old and the new table under
+ *		alias ya.
+ *
+ * When the link is plain in both (one column, one type and collation, the
+ * same in the old and the new table: its equality is an equivalence) and
+ * x's column leads a btree index of its table (in that collation), the
+ * keys of yold that ynew lacks are found first, from the replaced table
+ * and its replacement alone, and x is read only through its index for
+ * those keys: a row of x that equals a lost key equals no row of ynew.
+ * The cost then depends on the replaced table, not on x.  When x is no
+ * larger than the replaced table, x is read instead (the planner may then
+ * probe the two tables' indexes for each row of x): the same count.
+ */
+static int64
+LinksCountLost(const char *xa, const char *xtab, const char *xnotnull,
+			   const char *ya, const char *yold, const char *ynew,
+			   const char *condold, const char *condnew,
+			   LinksCond *cnew, LinksCond *cold, Oid xrel, AttrNumber xatt,
+			   const char *xcol, const char *ycol)
+{
+	bool		x_is_from = cnew->frel == xrel;
+	Oid			yoldrel = x_is_from ? cold->trel : cold->frel;
+	char	   *sql;
+
+	if (LinksBlocks(xrel) > LinksBlocks(yoldrel) &&
+		cnew->plain && cold->plain && cnew->type == cold->type &&
+		cnew->coll == cold->coll && cnew->opno == cold->opno &&
+		OidIsValid(get_array_type(cnew->type)) &&
+		LinksIndexLeads(xrel, xatt, cnew->coll))
+	{
+		Oid			argtypes[1] = {get_array_type(cnew->type)};
+		Datum		values[1];
+		int			ret;
+		bool		isnull;
+
+		elog(DEBUG2, "counting the rows of %s that a replacement of %s loses through an index",
+			 xtab, yold);
+		values[0] = LinksLostKeys(cnew, cold, x_is_from, yold, ynew, ycol);
+		if (ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(values[0])),
+						   ARR_DIMS(DatumGetArrayTypeP(values[0]))) == 0)
+			return 0;
+		sql = psprintf("SELECT pg_catalog.count(*) FROM %s %s WHERE %s.%s %s ANY ($1)",
+					   xtab, xa, xa, quote_identifier(xcol),
+					   LinksOperatorName(cnew->opno));
+		ret = SPI_execute_with_args(sql, 1, argtypes, values, NULL, true, 0);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "link check query failed: %s", SPI_result_code_string(ret));
+		return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	sql = psprintf("SELECT pg_catalog.count(*) FROM %s %s WHERE %s"
+				   " AND EXISTS (SELECT FROM %s %s WHERE %s)"
+				   " AND NOT EXISTS (SELECT FROM %s %s WHERE %s)",
+				   xtab, xa, xnotnull, yold, ya, condold, ynew, ya, condnew);
+	return LinksCount(sql);
+}
+
+/*
+ * LinksCheckOne
+ *		Count broken references and (if orphans_matter) orphans of one
+ *		link; fills r (whose strings the caller allocated already).
+ *		frel_old / trel_old: when valid, the table the referencing /
+ *		referenced table replaces (only one side): its broken references /
+ *		orphans are then the ones the replacement makes (see
+ *		BacLinkCheck.lost).  Returns NULL, or why the link cannot be
+ *		checked.
+ */
+static char *
+LinksCheckOne(Oid frel, char **fcols, Oid trel, char **tcols, int ncols,
+			  bool orphans_matter, bool samples, BacLinkCheck *r,
+			  MemoryContext resultctx, Oid frel_old, Oid trel_old)
+{
+	LinksCond	c,
+				cold;
+	char	   *ftab,
+			   *ttab;
+	char	   *bsample = NULL,
+			   *osample = NULL;
+	char	   *why;
+
+	if (!OidIsValid(frel) || !OidIsValid(trel))
+		return psprintf("cannot check: the %s table no longer exists",
+						OidIsValid(frel) ? "referenced" : "referencing");
+
+	ftab = LinksTableName(frel);
+	ttab = LinksTableName(trel);
+	why = LinksBuildCond(frel, fcols, trel, tcols, ncols, ftab, ttab, &c);
+	if (why)
+		return why;
+
+	/* the replaced table must compare as its replacement does */
+	if (OidIsValid(trel_old) &&
+		LinksBuildCond(frel, fcols, trel_old, tcols, ncols, ftab,
+					   LinksTableName(trel_old), &cold) == NULL)
+	{
+		r->lost = true;
+		r->broken = LinksCountLost("f", ftab, c.fnotnull.data, "t",
+								   LinksTableName(trel_old), ttab,
+								   cold.cond.data, c.cond.data, &c, &cold,
+								   frel, c.fatt, fcols[0], tcols[0]);
+	}
+	else
+		r->broken = LinksCountUnmatched("f", ftab, c.fnotnull.data, c.fkey.data,
+										"t", ttab, c.cond.data, ncols, c.indexed,
+										samples ? &bsample : NULL);
 	r->orphans_checked = orphans_matter;
-	if (orphans_matter)
-		r->orphaned = LinksCountUnmatched("t", ttab, tnotnull.data, tkey.data,
-										  "f", ftab, cond.data, ncols, indexed,
+	if (orphans_matter && OidIsValid(frel_old) &&
+		LinksBuildCond(frel_old, fcols, trel, tcols, ncols,
+					   LinksTableName(frel_old), ttab, &cold) == NULL)
+	{
+		r->lost = true;
+		r->orphaned = LinksCountLost("t", ttab, c.tnotnull.data, "f",
+									 LinksTableName(frel_old), ftab,
+									 cold.cond.data, c.cond.data, &c, &cold,
+									 trel, c.tatt, tcols[0], fcols[0]);
+	}
+	else if (orphans_matter)
+		r->orphaned = LinksCountUnmatched("t", ttab, c.tnotnull.data, c.tkey.data,
+										  "f", ftab, c.cond.data, ncols, c.indexed,
 										  samples ? &osample : NULL);
 	r->checked = true;
 
@@ -443,6 +824,37 @@ LinksRemapped(Oid relid, List *remaps, char **nspname, char **relname)
 }
 
 /*
+ * LinksReplaced
+ *		When table nspname.relname (a link's table after remapping) is in a
+ *		schema a remap puts in place of another, that schema's table of the
+ *		same name: the table it replaces, or InvalidOid when that schema
+ *		has none.  *replaced tells whether the schema is one put in place
+ *		of another.
+ */
+static Oid
+LinksReplaced(const char *nspname, const char *relname, List *remaps,
+			  bool *replaced)
+{
+	ListCell   *lc;
+
+	*replaced = false;
+	if (nspname == NULL || relname == NULL)
+		return InvalidOid;
+	foreach(lc, remaps)
+	{
+		BacSchemaRemap *r = lfirst(lc);
+		Oid			nsp;
+
+		if (strcmp(r->to, nspname) != 0)
+			continue;
+		*replaced = true;
+		nsp = get_namespace_oid(r->from, true);
+		return OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+	}
+	return InvalidOid;
+}
+
+/*
  * LinksCheckRow
  *		Check the link of one row of bac.links (as BacCheckLinksRemapped
  *		reads them) and return its BacLinkCheck, allocated in resultctx.
@@ -454,7 +866,9 @@ LinksCheckRow(HeapTuple tup, TupleDesc desc, List *remaps, bool quiet,
 	bool		isnull;
 	Datum		d;
 	Oid			frel = InvalidOid,
-				trel = InvalidOid;
+				trel = InvalidOid,
+				frel_old,
+				trel_old;
 	char	  **fcols,
 			  **tcols;
 	char	   *fnsp,
@@ -464,6 +878,8 @@ LinksCheckRow(HeapTuple tup, TupleDesc desc, List *remaps, bool quiet,
 	int			nf,
 				nt;
 	bool		orphans_matter;
+	bool		freplaced,
+				treplaced;
 	BacLinkCheck *r;
 	MemoryContext old;
 	char	   *why;
@@ -476,6 +892,13 @@ LinksCheckRow(HeapTuple tup, TupleDesc desc, List *remaps, bool quiet,
 		trel = DatumGetObjectId(d);
 	frel = LinksRemapped(frel, remaps, &fnsp, &fname);
 	trel = LinksRemapped(trel, remaps, &tnsp, &tname);
+	/* one side replaced: the table it replaces (see BacLinkCheck.lost) */
+	frel_old = LinksReplaced(fnsp, fname, remaps, &freplaced);
+	trel_old = LinksReplaced(tnsp, tname, remaps, &treplaced);
+	if (treplaced)
+		frel_old = InvalidOid;
+	if (freplaced)
+		trel_old = InvalidOid;
 	nf = LinksNameArray(SPI_getbinval(tup, desc, 3, &isnull), &fcols);
 	nt = LinksNameArray(SPI_getbinval(tup, desc, 5, &isnull), &tcols);
 	orphans_matter = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
@@ -496,7 +919,7 @@ LinksCheckRow(HeapTuple tup, TupleDesc desc, List *remaps, bool quiet,
 		why = pstrdup("cannot check: column counts differ");
 	else
 		why = LinksCheckOne(frel, fcols, trel, tcols, nf, orphans_matter,
-							!quiet, r, resultctx);
+							!quiet, r, resultctx, frel_old, trel_old);
 	if (why)
 	{
 		old = MemoryContextSwitchTo(resultctx);
@@ -547,6 +970,10 @@ BacCheckLinksRemapped(List *service_names, List *remaps, bool quiet)
 	uint64		ndefs;
 
 	guclevel = BacPinSearchPath();
+	LinksLostCache = NIL;
+	LinksLostContext = AllocSetContextCreate(CurrentMemoryContext,
+											 "pg_bac lost link keys",
+											 ALLOCSET_DEFAULT_SIZES);
 	SPI_connect();
 
 	if (service_names != NIL)
@@ -589,9 +1016,18 @@ BacCheckLinksRemapped(List *service_names, List *remaps, bool quiet)
 	{
 		BacLinkCheck *r;
 		MemoryContext old;
+		instr_time	start,
+					elapsed;
 
 		CHECK_FOR_INTERRUPTS();
+		INSTR_TIME_SET_CURRENT(start);
 		r = LinksCheckRow(defs->vals[i], defs->tupdesc, remaps, quiet, resultctx);
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, start);
+		ereport(DEBUG1,
+				(errmsg("checked link \"%s\"%s in %.3f s", r->link,
+						r->lost ? " (what the restore changes)" : "",
+						INSTR_TIME_GET_DOUBLE(elapsed))));
 		old = MemoryContextSwitchTo(resultctx);
 		result = lappend(result, r);
 		MemoryContextSwitchTo(old);
@@ -599,6 +1035,9 @@ BacCheckLinksRemapped(List *service_names, List *remaps, bool quiet)
 
 	PopActiveSnapshot();
 	SPI_finish();
+	LinksLostCache = NIL;
+	MemoryContextDelete(LinksLostContext);
+	LinksLostContext = NULL;
 	AtEOXact_GUC(true, guclevel);
 	return result;
 }

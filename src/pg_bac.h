@@ -22,6 +22,7 @@
 #include "utils/jsonb.h"
 #include "utils/relcache.h"
 #include "storage/block.h"
+#include "storage/itemptr.h"
 
 #define PG_BAC_VERSION			"0.2"
 #define PG_BAC_ARCHIVE_FORMAT	1
@@ -99,6 +100,12 @@ typedef struct BacLinkCheck
 	bool		orphans_checked;
 	int64		orphaned;
 	char	   *sample;			/* NULL when nothing to show */
+	bool		lost;			/* BacCheckLinksRemapped, one side of the
+								 * link replaced: broken (the referenced side
+								 * replaced) or orphaned (the referencing
+								 * side) counts only the rows of the other
+								 * side that matched the replaced table and
+								 * match nothing in its replacement */
 	char	   *from_schema;	/* the tables checked (after remapping): */
 	char	   *from_table;		/* schema and name, NULL when the table */
 	char	   *to_schema;		/* does not exist */
@@ -109,7 +116,9 @@ typedef struct BacLinkCheck
  * BacCheckLinksRemapped is BacCheckLinks with the tables of some schemas
  * replaced by the tables of the same names in other schemas (the restore's
  * report checks the restored copy in place of the live tables); quiet
- * gives no WARNING and no samples.
+ * gives no WARNING and no samples.  For a link with only one side
+ * replaced, the counts over the other side's rows are the rows the
+ * replacement breaks or orphans (lost): see BacLinkCheck.lost.
  */
 typedef struct BacSchemaRemap
 {
@@ -131,6 +140,15 @@ typedef struct BacLinkCompare
 } BacLinkCompare;
 
 extern List *BacCheckLinks(List *service_names);
+/*
+ * BacLinksKnownChanges tells BacCheckLinksRemapped which rows of a
+ * replaced table (relid, in a schema a remap replaces) are not, unchanged,
+ * in its replacement: every other row is (report_xmin.c found them older
+ * than the snapshot).  The keys the replacement lacks are then looked for
+ * among those rows only.  Remembered (copied) until BacLinksForgetChanges.
+ */
+extern void BacLinksKnownChanges(Oid relid, ItemPointerData *tids, int64 n);
+extern void BacLinksForgetChanges(void);
 extern List *BacCheckLinksRemapped(List *service_names, List *remaps,
 								   bool quiet);
 extern bool BacLinkComparison(Oid ftype, Oid ttype, BacLinkCompare *cmp);

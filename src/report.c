@@ -165,12 +165,14 @@ ReportOneLink(BacLinkCheck *r, const char *direction, Tuplestorestate *ts,
 		return 0;
 	}
 	initStringInfo(&detail);
-	appendStringInfo(&detail, "%s.%s -> %s.%s: %lld broken",
+	appendStringInfo(&detail, "%s.%s -> %s.%s: %lld broken%s",
 					 quote_identifier(r->from_schema), quote_identifier(r->from_table),
 					 quote_identifier(r->to_schema), quote_identifier(r->to_table),
-					 (long long) r->broken);
+					 (long long) r->broken,
+					 r->lost && strcmp(direction, "incoming") == 0 ? " by the restore" : "");
 	if (r->orphans_checked)
-		appendStringInfo(&detail, ", %lld orphaned", (long long) r->orphaned);
+		appendStringInfo(&detail, ", %lld orphaned%s", (long long) r->orphaned,
+						 r->lost && strcmp(direction, "outgoing") == 0 ? " by the restore" : "");
 	else
 		appendStringInfoString(&detail, ", orphans not tracked (orphans_matter is false)");
 	ReportValues(ts, desc, r->link, direction, r->broken, false,
@@ -184,7 +186,16 @@ ReportOneLink(BacLinkCheck *r, const char *direction, Tuplestorestate *ts,
  *		an end in a restored schema, counted by links.c's checker exactly as
  *		bac.check_links() counts (the key type's equality operator and
  *		collation), with the restored copy in place of the tables it
- *		replaces.  A link one of whose tables does not exist is reported
+ *		replaces.  The counts over the rows of a service the restore does
+ *		not write -- the broken references of an incoming link, the orphans
+ *		of an outgoing one -- are the ones the restore makes when it
+ *		replaces a table (BacLinkCheck.lost): rows that matched the table
+ *		replaced and match nothing in the restored copy, found from the
+ *		keys the copy lacks through an index of the other service's table,
+ *		so that their cost does not grow with the other services' data.
+ *		Rows of the other service that were broken or orphaned before the
+ *		restore are not counted (bac.check_links counts them); with no
+ *		table replaced (a new table, an emptied schema), every one is.  A link one of whose tables does not exist is reported
  *		with NULL counts when it belongs to a restored service.  Returns the
  *		total of broken links.
  */
@@ -192,12 +203,16 @@ static int64
 ReportLinks(List *services, Tuplestorestate *ts, TupleDesc desc)
 {
 	List	   *checks;
+	List	   *names = NIL;
 	ListCell   *lc;
 	int64		total = 0;
 
 	if (!OidIsValid(get_relname_relid("links", get_namespace_oid("bac", false))))
 		return 0;
-	checks = BacCheckLinksRemapped(NIL, ReportRemaps(services), true);
+	/* only the links with an end in a restored service */
+	foreach(lc, services)
+		names = lappend(names, ((RestoreService *) lfirst(lc))->ms->service);
+	checks = BacCheckLinksRemapped(names, ReportRemaps(services), true);
 	list_sort(checks, ReportLinkOrder);
 	foreach(lc, checks)
 	{
@@ -244,8 +259,25 @@ ReportLinks(List *services, Tuplestorestate *ts, TupleDesc desc)
  */
 static int64 ReportSnapshotRows(RestoreService *svc, const char *rel);
 
-static void
-ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
+/* a report row of direction 'rows', kept until the links' rows are out */
+typedef struct ReportRowsRow
+{
+	char	   *table;
+	char	   *detail;
+} ReportRowsRow;
+
+static ReportRowsRow *
+ReportRowsItem(const char *table, char *detail)
+{
+	ReportRowsRow *r = palloc(sizeof(ReportRowsRow));
+
+	r->table = pstrdup(table);
+	r->detail = detail;
+	return r;
+}
+
+static List *
+ReportRows(RestoreService *svc, List *rows)
 {
 	const char *cur = svc->aside ? svc->aside : svc->live_name;
 	Oid			curnsp;
@@ -257,7 +289,7 @@ ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 	char	   *sql;
 
 	if (cur == NULL)
-		return;
+		return rows;
 	curnsp = get_namespace_oid(cur, false);
 	newnsp = get_namespace_oid(svc->target, false);
 
@@ -281,18 +313,23 @@ ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 					back = 0,
 					same = 0;
 		char	   *detail;
+		ItemPointerData *changed;
+		int64		nchanged;
+		Oid			curid = get_relname_relid(rel, curnsp);
 
 		CHECK_FOR_INTERRUPTS();
 		if (in_cur && in_new &&
-			BacXminCountRows(get_relname_relid(rel, curnsp),
-							 get_relname_relid(rel, newnsp),
-							 ReportSnapshotRows(svc, rel), &discarded, &back))
+			BacXminCountRows(curid, get_relname_relid(rel, newnsp),
+							 ReportSnapshotRows(svc, rel), &discarded, &back,
+							 &changed, &nchanged))
 		{
 			/* counted from the rows' xmin: report_xmin.c */
-			ReportValues(ts, desc, rel, "rows", 0, true, 0, true,
-						 psprintf("table %s: %lld rows discarded (changed or inserted since the snapshot), %lld rows brought back (changed or deleted since)",
-								  quote_identifier(rel), (long long) discarded,
-								  (long long) back));
+			BacLinksKnownChanges(curid, changed, nchanged);
+			pfree(changed);
+			rows = lappend(rows, ReportRowsItem(rel,
+												psprintf("table %s: %lld rows discarded (changed or inserted since the snapshot), %lld rows brought back (changed or deleted since)",
+														 quote_identifier(rel), (long long) discarded,
+														 (long long) back)));
 			continue;
 		}
 		if (in_cur && in_new)
@@ -349,8 +386,9 @@ ReportRows(RestoreService *svc, Tuplestorestate *ts, TupleDesc desc)
 			detail = psprintf("table %s: absent now, %lld rows brought back",
 							  quote_identifier(rel), (long long) back);
 		}
-		ReportValues(ts, desc, rel, "rows", 0, true, 0, true, detail);
+		rows = lappend(rows, ReportRowsItem(rel, detail));
 	}
+	return rows;
 }
 
 /*
@@ -380,11 +418,27 @@ ReportSnapshotRows(RestoreService *svc, const char *rel)
 int64
 RestoreReport(List *services, Tuplestorestate *ts, TupleDesc desc)
 {
-	int64		broken = ReportLinks(services, ts, desc);
+	int64		broken;
 	ListCell   *lc;
+	List	   *rows = NIL;
 
+	/*
+	 * The rows first: where they are counted from the rows' xmin, the rows
+	 * of the replaced tables that changed since the snapshot are known, and
+	 * the link counts look for lost keys among those alone.  The report
+	 * lists the links first.
+	 */
+	BacLinksForgetChanges();
 	foreach(lc, services)
-		ReportRows((RestoreService *) lfirst(lc), ts, desc);
+		rows = ReportRows((RestoreService *) lfirst(lc), rows);
+	broken = ReportLinks(services, ts, desc);
+	BacLinksForgetChanges();
+	foreach(lc, rows)
+	{
+		ReportRowsRow *r = lfirst(lc);
+
+		ReportValues(ts, desc, r->table, "rows", 0, true, 0, true, r->detail);
+	}
 	return broken;
 }
 

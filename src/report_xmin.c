@@ -448,11 +448,14 @@ BacXminMatched(Relation cur, Relation new, const char *keyjoin,
  *		back, by the method of the file header.  Returns false, leaving the
  *		counts alone, when the method does not apply (to this pair of tables,
  *		or to the snapshot BacXminPrepare was given); the caller then compares
- *		every row.  The caller is connected to SPI.
+ *		every row.  On success *changed (palloc'd, *nchanged of them) gets
+ *		the TIDs of the current rows newer than the snapshot (N): every
+ *		other current row is in the restored table, unchanged.  The caller
+ *		is connected to SPI.
  */
 bool
 BacXminCountRows(Oid curid, Oid newid, int64 restored_rows, int64 *discarded,
-				 int64 *back)
+				 int64 *back, ItemPointerData **changed, int64 *nchanged)
 {
 	FullTransactionId snap_xmin = xmin_snap_xmin;
 	Relation	cur = table_open(curid, AccessShareLock);
@@ -524,7 +527,12 @@ BacXminCountRows(Oid curid, Oid newid, int64 restored_rows, int64 *discarded,
 	else
 		elog(DEBUG1, "report: rows of table %s compared row by row: %s",
 			 quote_identifier(RelationGetRelationName(cur)), why);
-	if (tids)
+	if (why == NULL)
+	{
+		*changed = tids;
+		*nchanged = nnew;
+	}
+	else if (tids)
 		pfree(tids);
 	table_close(new, AccessShareLock);
 	table_close(cur, AccessShareLock);
