@@ -11,7 +11,8 @@ use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(slurp spew db_state start_psql wait_for_pid wait_for_recovery
-  manifest_reseal watch_install watch valgrind_start valgrind_report);
+  manifest_reseal watch_install watch valgrind_start valgrind_report
+  free_bytes fill_until);
 
 # Whole file as bytes.
 sub slurp
@@ -43,6 +44,34 @@ sub manifest_reseal
 	die "no manifest checksum line" if $pos < 0;
 	my $body = substr($m, 0, $pos + 1);
 	return $body . '"manifest_checksum": "' . Digest::SHA::sha256_hex($body) . "\"}\n";
+}
+
+# Free bytes of the filesystem holding $dir.
+sub free_bytes
+{
+	my ($dir) = @_;
+	my ($out) = run_command([ 'df', '-B1', '--output=avail', $dir ]);
+	my ($n) = $out =~ /(\d+)\s*$/;
+	return $n;
+}
+
+# Fill the filesystem holding $path's directory with the file $path until
+# $leave bytes are free; returns $path.
+sub fill_until
+{
+	my ($path, $leave) = @_;
+	(my $dir = $path) =~ s{/[^/]*$}{};
+	my $want = free_bytes($dir) - $leave;
+	open(my $fh, '>:raw', $path) or die "open $path: $!";
+	my $chunk = 'f' x (1024 * 1024);
+	while ($want > 0)
+	{
+		my $n = $want < length($chunk) ? $want : length($chunk);
+		print $fh substr($chunk, 0, $n) or last;
+		$want -= $n;
+	}
+	close $fh;
+	return $path;
 }
 
 # What a failed or crashed operation must leave as it was: the schemas,

@@ -38,30 +38,11 @@ chmod 0700, $archive;
 mkdir $tsdir or die "mkdir $tsdir: $!";
 chmod 0700, $tsdir;
 
-# free bytes of the small filesystem
-sub free_bytes
-{
-	my ($out) = run_command([ 'df', '-B1', '--output=avail', $small ]);
-	my ($n) = $out =~ /(\d+)\s*$/;
-	return $n;
-}
-
-# fill the filesystem until $leave bytes are free; returns the filler path
+# fill the small filesystem until $leave bytes are free; returns the filler
 sub fill
 {
 	my ($leave, $tag) = @_;
-	my $path = "$small/$name-filler-$tag";
-	my $want = free_bytes() - $leave;
-	open(my $fh, '>:raw', $path) or die "open $path: $!";
-	my $chunk = 'f' x (1024 * 1024);
-	while ($want > 0)
-	{
-		my $n = $want < length($chunk) ? $want : length($chunk);
-		print $fh substr($chunk, 0, $n) or last;
-		$want -= $n;
-	}
-	close $fh;
-	return $path;
+	return fill_until("$small/$name-filler-$tag", $leave);
 }
 
 $node->safe_psql($db, q{

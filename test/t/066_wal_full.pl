@@ -44,30 +44,11 @@ restart_after_crash = on
 $node->start;
 my $db = 'postgres';
 
-# free bytes of the small filesystem
-sub free_bytes
-{
-	my ($out) = run_command([ 'df', '-B1', '--output=avail', $small ]);
-	my ($n) = $out =~ /(\d+)\s*$/;
-	return $n;
-}
-
-# fill the filesystem until $leave bytes are free; returns the filler path
+# fill the small filesystem until $leave bytes are free; returns the filler
 sub fill
 {
 	my ($leave) = @_;
-	my $path = "$small/$name-filler";
-	my $want = free_bytes() - $leave;
-	open(my $fh, '>:raw', $path) or die "open $path: $!";
-	my $chunk = 'f' x (1024 * 1024);
-	while ($want > 0)
-	{
-		my $n = $want < length($chunk) ? $want : length($chunk);
-		print $fh substr($chunk, 0, $n) or last;
-		$want -= $n;
-	}
-	close $fh;
-	return $path;
+	return fill_until("$small/$name-filler", $leave);
 }
 
 $node->safe_psql($db, q{
@@ -114,7 +95,7 @@ SELECT pg_sleep(1);
 my $segments = $node->safe_psql($db, q{SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'});
 note("pg_wal holds $segments segments of 1 MB");
 cmp_ok($segments, '<=', 4, 'pg_wal keeps no more than a few segments');
-my $free = free_bytes();
+my $free = free_bytes($small);
 note("a restore writes $wal bytes of WAL; $free bytes free on the small filesystem");
 cmp_ok($wal, '>', 4 * 1024 * 1024, 'a restore writes several WAL segments');
 cmp_ok($free, '>', $wal + 4 * 1024 * 1024,
