@@ -49,24 +49,7 @@
  *	'M' DDL barrier: u64 LSN, str message (JSON from the event trigger)
  *	'C' commit: as begin
  *
- * A closed segment (not the newest) may have an index beside it,
- * <start LSN>.index, written once by retention (retention.c) and read to
- * avoid reading the segment again:
- *
- *	"PGBACIDX"				8 bytes, magic
- *	u32 format				1
- *	u64 segment size		the bytes of the segment it describes
- *	u64 start LSN, u64 end LSN (its last progress record)
- *	u64 transactions, u64 min xid, u64 max xid (full top-level xids)
- *	u64 first commit LSN, u64 last commit LSN, u64 first commit time,
- *	u64 last commit time
- *	u8 windows				1 if it holds a window start or end
- *	u32 n, str schema * n	schemas its relation descriptors name
- *	u32 n, then per DDL barrier: u64 commit LSN, u64 commit time, str message
- *	u32 CRC-32C of everything before it
- *
- * An index that is missing, damaged (checksum), of another format or of
- * another segment size is ignored: the segment is read instead.
+ * A closed segment may have an index beside it (change_index.c).
  *
  * A tuple is u32 ncolumns, then per column u8 kind: 'n' null, 'u' unchanged
  * TOASTed value (keep the current one), 't' followed by str text (the
@@ -100,10 +83,6 @@
 
 #define BAC_SEGMENT_MAGIC	"PGBACCHG"
 #define BAC_SEGMENT_FORMAT	1
-#define BAC_SEGMENT_SUFFIX	".changes"
-#define BAC_INDEX_MAGIC		"PGBACIDX"
-#define BAC_INDEX_FORMAT	1
-#define BAC_INDEX_SUFFIX	".index"
 #define BAC_MAX_RECORD		(1024 * 1024 * 1024)
 #define BAC_WRITE_BUFFER	(1024 * 1024)
 
@@ -188,20 +167,12 @@ BacPutStr(StringInfo buf, const char *s)
 	appendBinaryStringInfo(buf, s, len);
 }
 
-/* a cursor over one payload, for the getters below */
-typedef struct ChgCursor
-{
-	const char *p;
-	const char *end;
-	const char *where;			/* for error messages */
-} ChgCursor;
-
 /*
- * chg_need
+ * BacCursorNeed
  *		Error unless n more bytes are there.
  */
-static void
-chg_need(ChgCursor *c, size_t n)
+void
+BacCursorNeed(BacCursor *c, size_t n)
 {
 	if ((size_t) (c->end - c->p) < n)
 		ereport(ERROR,
@@ -212,45 +183,45 @@ chg_need(ChgCursor *c, size_t n)
 }
 
 /*
- * chg_u8, chg_u32, chg_u64, chg_str
+ * BacGetU8, BacGetU32, BacGetU64, BacGetStr
  *		Read back what BacPut* wrote.
  */
-static uint8
-chg_u8(ChgCursor *c)
+uint8
+BacGetU8(BacCursor *c)
 {
-	chg_need(c, 1);
+	BacCursorNeed(c, 1);
 	return (uint8) *c->p++;
 }
 
-static uint32
-chg_u32(ChgCursor *c)
+uint32
+BacGetU32(BacCursor *c)
 {
 	uint32		n;
 
-	chg_need(c, 4);
+	BacCursorNeed(c, 4);
 	memcpy(&n, c->p, 4);
 	c->p += 4;
 	return pg_ntoh32(n);
 }
 
-static uint64
-chg_u64(ChgCursor *c)
+uint64
+BacGetU64(BacCursor *c)
 {
 	uint64		n;
 
-	chg_need(c, 8);
+	BacCursorNeed(c, 8);
 	memcpy(&n, c->p, 8);
 	c->p += 8;
 	return pg_ntoh64(n);
 }
 
-static char *
-chg_str(ChgCursor *c)
+char *
+BacGetStr(BacCursor *c)
 {
-	uint32		len = chg_u32(c);
+	uint32		len = BacGetU32(c);
 	char	   *s;
 
-	chg_need(c, len);
+	BacCursorNeed(c, len);
 	s = palloc(len + 1);
 	memcpy(s, c->p, len);
 	s[len] = '\0';
@@ -263,18 +234,18 @@ chg_str(ChgCursor *c)
  *		Read a tuple's values.
  */
 static void
-chg_tuple(ChgCursor *c, BacChangeTuple *t)
+chg_tuple(BacCursor *c, BacChangeTuple *t)
 {
 	int			i;
 
-	t->natts = chg_u32(c);
+	t->natts = BacGetU32(c);
 	t->kinds = palloc(t->natts + 1);
 	t->values = palloc0(sizeof(char *) * (t->natts + 1));
 	for (i = 0; i < t->natts; i++)
 	{
-		t->kinds[i] = chg_u8(c);
+		t->kinds[i] = BacGetU8(c);
 		if (t->kinds[i] == BAC_VAL_TEXT)
-			t->values[i] = chg_str(c);
+			t->values[i] = BacGetStr(c);
 		else if (t->kinds[i] != BAC_VAL_NULL && t->kinds[i] != BAC_VAL_UNCHANGED)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
@@ -288,16 +259,16 @@ chg_tuple(ChgCursor *c, BacChangeTuple *t)
  *		Read a relation descriptor.
  */
 static BacChangeRel *
-chg_relation(ChgCursor *c)
+chg_relation(BacCursor *c)
 {
 	BacChangeRel *r = palloc0(sizeof(BacChangeRel));
 	int			i;
 
-	r->relid = chg_u32(c);
-	r->schema = chg_str(c);
-	r->table = chg_str(c);
-	r->replident = (char) chg_u8(c);
-	r->natts = chg_u32(c);
+	r->relid = BacGetU32(c);
+	r->schema = BacGetStr(c);
+	r->table = BacGetStr(c);
+	r->replident = (char) BacGetU8(c);
+	r->natts = BacGetU32(c);
 	r->attnames = palloc(sizeof(char *) * (r->natts + 1));
 	r->atttypes = palloc(sizeof(Oid) * (r->natts + 1));
 	r->atttypmods = palloc(sizeof(int32) * (r->natts + 1));
@@ -305,11 +276,11 @@ chg_relation(ChgCursor *c)
 	r->attkey = palloc(sizeof(bool) * (r->natts + 1));
 	for (i = 0; i < r->natts; i++)
 	{
-		r->attnames[i] = chg_str(c);
-		r->atttypes[i] = chg_u32(c);
-		r->atttypmods[i] = (int32) chg_u32(c);
-		r->atttypnames[i] = chg_str(c);
-		r->attkey[i] = chg_u8(c) != 0;
+		r->attnames[i] = BacGetStr(c);
+		r->atttypes[i] = BacGetU32(c);
+		r->atttypmods[i] = (int32) BacGetU32(c);
+		r->atttypnames[i] = BacGetStr(c);
+		r->attkey[i] = BacGetU8(c) != 0;
 	}
 	return r;
 }
@@ -323,72 +294,72 @@ void
 BacDecodeRecord(const char *payload, size_t len, BacChangeRecord *rec,
 				const char *where)
 {
-	ChgCursor	c = {payload, payload + len, where};
+	BacCursor	c = {payload, payload + len, where};
 	int			i;
 
 	memset(rec, 0, sizeof(BacChangeRecord));
-	rec->type = (char) chg_u8(&c);
+	rec->type = (char) BacGetU8(&c);
 	switch (rec->type)
 	{
 		case BAC_REC_BEGIN:
 		case BAC_REC_COMMIT:
-			rec->xid = chg_u64(&c);
-			rec->commit_lsn = chg_u64(&c);
-			rec->end_lsn = chg_u64(&c);
-			rec->commit_time = (TimestampTz) chg_u64(&c);
+			rec->xid = BacGetU64(&c);
+			rec->commit_lsn = BacGetU64(&c);
+			rec->end_lsn = BacGetU64(&c);
+			rec->commit_time = (TimestampTz) BacGetU64(&c);
 			break;
 		case BAC_REC_RELATION:
 			rec->rel = chg_relation(&c);
 			rec->relid = rec->rel->relid;
 			break;
 		case BAC_REC_INSERT:
-			rec->relid = chg_u32(&c);
+			rec->relid = BacGetU32(&c);
 			chg_tuple(&c, &rec->new);
 			break;
 		case BAC_REC_UPDATE:
-			rec->relid = chg_u32(&c);
-			rec->has_old = chg_u8(&c) != 0;
+			rec->relid = BacGetU32(&c);
+			rec->has_old = BacGetU8(&c) != 0;
 			if (rec->has_old)
 				chg_tuple(&c, &rec->old);
 			chg_tuple(&c, &rec->new);
 			break;
 		case BAC_REC_DELETE:
-			rec->relid = chg_u32(&c);
+			rec->relid = BacGetU32(&c);
 			rec->has_old = true;
 			chg_tuple(&c, &rec->old);
 			break;
 		case BAC_REC_TRUNCATE:
-			i = chg_u8(&c);
+			i = BacGetU8(&c);
 			rec->cascade = (i & 1) != 0;
 			rec->restart_seqs = (i & 2) != 0;
-			rec->nrelids = chg_u32(&c);
+			rec->nrelids = BacGetU32(&c);
 			rec->relids = palloc(sizeof(Oid) * (rec->nrelids + 1));
 			for (i = 0; i < rec->nrelids; i++)
-				rec->relids[i] = chg_u32(&c);
+				rec->relids[i] = BacGetU32(&c);
 			break;
 		case BAC_REC_BARRIER:
-			rec->message_lsn = chg_u64(&c);
-			rec->message = chg_str(&c);
+			rec->message_lsn = BacGetU64(&c);
+			rec->message = BacGetStr(&c);
 			break;
 		case BAC_REC_WINDOW:
-			rec->lsn = chg_u64(&c);
-			rec->consistent_xid = chg_u64(&c);
-			rec->at = (TimestampTz) chg_u64(&c);
-			rec->reason = chg_str(&c);	/* the slot's name */
+			rec->lsn = BacGetU64(&c);
+			rec->consistent_xid = BacGetU64(&c);
+			rec->at = (TimestampTz) BacGetU64(&c);
+			rec->reason = BacGetStr(&c);	/* the slot's name */
 			break;
 		case BAC_REC_WINDOW_END:
-			rec->lsn = chg_u64(&c);
-			rec->at = (TimestampTz) chg_u64(&c);
-			rec->reason = chg_str(&c);
+			rec->lsn = BacGetU64(&c);
+			rec->at = (TimestampTz) BacGetU64(&c);
+			rec->reason = BacGetStr(&c);
 			break;
 		case BAC_REC_PROGRESS:
-			rec->lsn = chg_u64(&c);
-			rec->at = (TimestampTz) chg_u64(&c);
-			rec->commit_lsn = chg_u64(&c);
-			rec->message_lsn = chg_u64(&c); /* window start LSN */
-			rec->consistent_xid = chg_u64(&c);
-			rec->commit_time = (TimestampTz) chg_u64(&c);	/* window start */
-			rec->has_old = chg_u8(&c) != 0; /* window open */
+			rec->lsn = BacGetU64(&c);
+			rec->at = (TimestampTz) BacGetU64(&c);
+			rec->commit_lsn = BacGetU64(&c);
+			rec->message_lsn = BacGetU64(&c); /* window start LSN */
+			rec->consistent_xid = BacGetU64(&c);
+			rec->commit_time = (TimestampTz) BacGetU64(&c);	/* window start */
+			rec->has_old = BacGetU8(&c) != 0; /* window open */
 			break;
 		default:
 			ereport(ERROR,
@@ -1051,260 +1022,11 @@ BacSegmentStartLsn(const char *path)
 }
 
 /*
- * chg_index_path
- *		The index file of a segment: its name with .index.
+ * BacSegmentReaderOffset
+ *		Bytes of the segment read so far (its size once read to the end).
  */
-static char *
-chg_index_path(const char *segment)
+off_t
+BacSegmentReaderOffset(BacSegmentReader *r)
 {
-	size_t		n = strlen(segment) - strlen(BAC_SEGMENT_SUFFIX);
-
-	return psprintf("%.*s%s", (int) n, segment, BAC_INDEX_SUFFIX);
-}
-
-/*
- * chg_index_add_schema
- *		Remember a schema the segment touches (once).
- */
-static void
-chg_index_add_schema(BacSegmentIndex *idx, const char *schema)
-{
-	ListCell   *lc;
-
-	foreach(lc, idx->schemas)
-	{
-		if (strcmp(lfirst(lc), schema) == 0)
-			return;
-	}
-	idx->schemas = lappend(idx->schemas, pstrdup(schema));
-}
-
-/*
- * BacSegmentIndexScan
- *		Build a segment's index by reading the segment (allocated in the
- *		current memory context).
- */
-void
-BacSegmentIndexScan(const char *path, BacSegmentIndex *idx)
-{
-	BacSegmentReader *r = BacSegmentReaderOpen(path);
-	BacChangeRecord rec;
-	BacChangeRecord begin = {0};
-	bool		in_txn = false;
-	MemoryContext outer = CurrentMemoryContext;
-	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext,
-											  "pg_bac segment index",
-											  ALLOCSET_DEFAULT_SIZES);
-
-	memset(idx, 0, sizeof(BacSegmentIndex));
-	idx->start_lsn = BacSegmentStartLsn(path);
-	idx->end_lsn = idx->start_lsn;
-	MemoryContextSwitchTo(tmp);
-	while (BacSegmentReadRecord(r, &rec))
-	{
-		CHECK_FOR_INTERRUPTS();
-		MemoryContextSwitchTo(outer);
-		switch (rec.type)
-		{
-			case BAC_REC_BEGIN:
-				in_txn = true;
-				begin = rec;
-				break;
-			case BAC_REC_COMMIT:
-				if (!in_txn)
-					break;
-				in_txn = false;
-				if (idx->transactions == 0)
-				{
-					idx->min_xid = idx->max_xid = rec.xid;
-					idx->first_commit = rec.commit_lsn;
-					idx->first_time = rec.commit_time;
-				}
-				idx->transactions++;
-				idx->min_xid = Min(idx->min_xid, rec.xid);
-				idx->max_xid = Max(idx->max_xid, rec.xid);
-				idx->last_commit = rec.commit_lsn;
-				idx->last_time = rec.commit_time;
-				break;
-			case BAC_REC_RELATION:
-				chg_index_add_schema(idx, rec.rel->schema);
-				break;
-			case BAC_REC_BARRIER:
-				{
-					BacSegmentBarrier *b = palloc(sizeof(BacSegmentBarrier));
-
-					b->commit_lsn = begin.commit_lsn;
-					b->commit_time = begin.commit_time;
-					b->message = pstrdup(rec.message);
-					idx->barriers = lappend(idx->barriers, b);
-				}
-				break;
-			case BAC_REC_WINDOW:
-			case BAC_REC_WINDOW_END:
-				idx->windows = true;
-				break;
-			case BAC_REC_PROGRESS:
-				idx->end_lsn = Max(idx->end_lsn, rec.lsn);
-				break;
-		}
-		MemoryContextSwitchTo(tmp);
-		MemoryContextReset(tmp);
-	}
-	MemoryContextSwitchTo(outer);
-	idx->size = r->offset;
-	BacSegmentReaderClose(r);
-	MemoryContextDelete(tmp);
-}
-
-/*
- * BacSegmentIndexWrite
- *		Write a closed segment's index beside it, durably (a temporary file
- *		renamed over it).
- */
-void
-BacSegmentIndexWrite(const char *path, const BacSegmentIndex *idx)
-{
-	char	   *ipath = chg_index_path(path);
-	char	   *tmp = psprintf("%s.tmp", ipath);
-	StringInfoData buf;
-	pg_crc32c	crc;
-	ListCell   *lc;
-	int			fd;
-
-	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, BAC_INDEX_MAGIC, 8);
-	BacPutU32(&buf, BAC_INDEX_FORMAT);
-	BacPutU64(&buf, idx->size);
-	BacPutU64(&buf, idx->start_lsn);
-	BacPutU64(&buf, idx->end_lsn);
-	BacPutU64(&buf, (uint64) idx->transactions);
-	BacPutU64(&buf, idx->min_xid);
-	BacPutU64(&buf, idx->max_xid);
-	BacPutU64(&buf, idx->first_commit);
-	BacPutU64(&buf, idx->last_commit);
-	BacPutU64(&buf, (uint64) idx->first_time);
-	BacPutU64(&buf, (uint64) idx->last_time);
-	BacPutU8(&buf, idx->windows ? 1 : 0);
-	BacPutU32(&buf, list_length(idx->schemas));
-	foreach(lc, idx->schemas)
-		BacPutStr(&buf, lfirst(lc));
-	BacPutU32(&buf, list_length(idx->barriers));
-	foreach(lc, idx->barriers)
-	{
-		BacSegmentBarrier *b = lfirst(lc);
-
-		BacPutU64(&buf, b->commit_lsn);
-		BacPutU64(&buf, (uint64) b->commit_time);
-		BacPutStr(&buf, b->message);
-	}
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, buf.data, buf.len);
-	FIN_CRC32C(crc);
-	BacPutU32(&buf, crc);
-
-	fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create \"%s\": %m", tmp)));
-	BacWriteAll(fd, tmp, buf.data, buf.len);
-	if (pg_fsync(fd) != 0)
-		ereport(data_sync_elevel(ERROR),
-				(errcode_for_file_access(),
-				 errmsg("could not fsync \"%s\": %m", tmp)));
-	CloseTransientFile(fd);
-	durable_rename(tmp, ipath, ERROR);
-	pfree(buf.data);
-}
-
-/*
- * BacSegmentIndexRead
- *		Read a segment's index; false (and nothing to trust in idx) when it
- *		is missing, damaged, of another format or describes another size of
- *		the segment.  The caller then reads the segment.
- */
-bool
-BacSegmentIndexRead(const char *path, BacSegmentIndex *idx)
-{
-	char	   *ipath = chg_index_path(path);
-	struct stat st;
-	size_t		len;
-	char	   *data;
-	uint32		crc_read;
-	pg_crc32c	crc;
-	ChgCursor	c;
-	uint32		n;
-
-	memset(idx, 0, sizeof(BacSegmentIndex));
-	if (stat(path, &st) != 0)
-		return false;
-	data = BacReadWholeFile(ipath, "change segment index", true, &len);
-	if (data == NULL || len < 8 + 4 + 4 || memcmp(data, BAC_INDEX_MAGIC, 8) != 0)
-		return false;
-	memcpy(&crc_read, data + len - 4, 4);
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, data, len - 4);
-	FIN_CRC32C(crc);
-	if (pg_ntoh32(crc_read) != crc)
-		return false;
-
-	/* the checksum matched: we wrote these bytes */
-	c.p = data + 8;
-	c.end = data + len - 4;
-	c.where = ipath;
-	if (chg_u32(&c) != BAC_INDEX_FORMAT)
-		return false;
-	idx->size = chg_u64(&c);
-	if (idx->size != (uint64) st.st_size)
-		return false;
-	idx->start_lsn = chg_u64(&c);
-	idx->end_lsn = chg_u64(&c);
-	idx->transactions = (int64) chg_u64(&c);
-	idx->min_xid = chg_u64(&c);
-	idx->max_xid = chg_u64(&c);
-	idx->first_commit = chg_u64(&c);
-	idx->last_commit = chg_u64(&c);
-	idx->first_time = (TimestampTz) chg_u64(&c);
-	idx->last_time = (TimestampTz) chg_u64(&c);
-	idx->windows = chg_u8(&c) != 0;
-	for (n = chg_u32(&c); n > 0; n--)
-		idx->schemas = lappend(idx->schemas, chg_str(&c));
-	for (n = chg_u32(&c); n > 0; n--)
-	{
-		BacSegmentBarrier *b = palloc(sizeof(BacSegmentBarrier));
-
-		b->commit_lsn = chg_u64(&c);
-		b->commit_time = (TimestampTz) chg_u64(&c);
-		b->message = chg_str(&c);
-		idx->barriers = lappend(idx->barriers, b);
-	}
-	if (c.p != c.end || idx->start_lsn != BacSegmentStartLsn(path))
-		return false;
-	return true;
-}
-
-/*
- * BacSegmentRemove
- *		Delete a closed segment and its index (the index first, so that no
- *		index outlives its segment); false if it was already gone.  The
- *		caller fsyncs the directory.
- */
-bool
-BacSegmentRemove(const char *path)
-{
-	char	   *ipath = chg_index_path(path);
-
-	if (unlink(ipath) != 0 && errno != ENOENT)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not remove \"%s\": %m", ipath)));
-	if (unlink(path) != 0)
-	{
-		if (errno == ENOENT)
-			return false;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not remove change segment \"%s\": %m", path)));
-	}
-	return true;
+	return r->offset;
 }

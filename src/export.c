@@ -486,6 +486,24 @@ ExportCheckTarget(const char *target)
 }
 
 /*
+ * ExportReadFormat
+ *		How the snapshot's data files are written: their compression and the
+ *		encoding of their text.
+ */
+void
+ExportReadFormat(ExportState *st, BacManifest *m)
+{
+	st->compression = m->compression;
+	st->src_encoding = pg_char_to_encoding(m->encoding);
+	if (st->src_encoding < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("snapshot \"%s\" names unknown encoding \"%s\"",
+						m->snapshot_id, m->encoding),
+				 errhint("Check the snapshot with bac.verify_snapshot().")));
+}
+
+/*
  * ExportCheckPrivilege
  *		Superuser, or, for a snapshot of this database, owner of the
  *		service's schema as it exists now; a schema that no longer exists:
@@ -536,14 +554,7 @@ ExportPrepare(const char *snapshot_id, const char *service,
 	target = as_schema ? as_schema : svc->schema;
 	ExportCheckTarget(target);
 
-	st->compression = m->compression;
-	st->src_encoding = pg_char_to_encoding(m->encoding);
-	if (st->src_encoding < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("snapshot \"%s\" names unknown encoding \"%s\"",
-						m->snapshot_id, m->encoding),
-				 errhint("Check the snapshot with bac.verify_snapshot().")));
+	ExportReadFormat(st, m);
 
 	/* size and SHA-256 of every file to be read, before the first line */
 	BacProgressBegin(BAC_PROGRESS_EXPORT, m->snapshot_id, svc->service);

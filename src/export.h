@@ -70,6 +70,7 @@ extern char *ExportComment(const char *text);
 extern void ExportSnapshotComments(StringInfo s, BacManifest *m,
 								   bool with_label);
 extern void ExportCheckPrivilege(BacManifest *m, BacManifestService *svc);
+extern void ExportReadFormat(ExportState *st, BacManifest *m);
 
 /* export_filter.c */
 extern char *ExportFilterScript(const char *sql, const ExportOptions *opt);

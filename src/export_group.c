@@ -256,14 +256,7 @@ ExportPrepareGroup(const char *snapshot_id, ArrayType *names)
 		ExportCheckPrivilege(m, lfirst(lc));
 		paths = list_concat(paths, BacManifestServiceFiles(m, lfirst(lc)));
 	}
-	st->compression = m->compression;
-	st->src_encoding = pg_char_to_encoding(m->encoding);
-	if (st->src_encoding < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("snapshot \"%s\" names unknown encoding \"%s\"",
-						m->snapshot_id, m->encoding),
-				 errhint("Check the snapshot with bac.verify_snapshot().")));
+	ExportReadFormat(st, m);
 	BacVerifyFilesOrError(m, paths);
 
 	/* offsets are of the files' bytes: split before converting */

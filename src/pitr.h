@@ -104,6 +104,9 @@ typedef struct BacChangeRecord
 typedef struct BacSegmentWriter BacSegmentWriter;
 typedef struct BacSegmentReader BacSegmentReader;
 
+/* a segment's file name: its start LSN (16 hex digits) and this suffix */
+#define BAC_SEGMENT_SUFFIX	".changes"
+
 extern char *BacChangesDirectory(Oid dboid, bool create);
 extern BacSegmentWriter *BacSegmentWriterOpen(Oid dboid, XLogRecPtr start_lsn);
 extern void BacSegmentAppend(BacSegmentWriter *w, const char *payload,
@@ -142,7 +145,7 @@ extern void BacSegmentReaderClose(BacSegmentReader *r);
 extern void BacDecodeRecord(const char *payload, size_t len,
 							BacChangeRecord *rec, const char *where);
 extern XLogRecPtr BacSegmentStartLsn(const char *path);
-extern bool BacSegmentRemove(const char *path);
+extern off_t BacSegmentReaderOffset(BacSegmentReader *r);
 
 /* GUC bac.change_segment_size, in kB */
 extern int	bac_change_segment_size;
@@ -155,7 +158,7 @@ typedef struct BacSegmentBarrier
 	char	   *message;
 } BacSegmentBarrier;
 
-/* the index of a closed segment (format at the top of changes.c) */
+/* the index of a closed segment (format at the top of change_index.c) */
 typedef struct BacSegmentIndex
 {
 	uint64		size;			/* bytes of the segment it describes */
@@ -176,6 +179,7 @@ typedef struct BacSegmentIndex
 extern void BacSegmentIndexScan(const char *path, BacSegmentIndex *idx);
 extern void BacSegmentIndexWrite(const char *path, const BacSegmentIndex *idx);
 extern bool BacSegmentIndexRead(const char *path, BacSegmentIndex *idx);
+extern bool BacSegmentRemove(const char *path);
 
 /* retention.c: pruning segments no kept base snapshot needs */
 typedef struct BacPruneResult
@@ -194,6 +198,20 @@ extern void BacPutU8(StringInfo buf, uint8 v);
 extern void BacPutU32(StringInfo buf, uint32 v);
 extern void BacPutU64(StringInfo buf, uint64 v);
 extern void BacPutStr(StringInfo buf, const char *s);
+
+/* a cursor over bytes BacPut* wrote, for the getters that read them back */
+typedef struct BacCursor
+{
+	const char *p;
+	const char *end;
+	const char *where;			/* for error messages */
+} BacCursor;
+
+extern void BacCursorNeed(BacCursor *c, size_t n);
+extern uint8 BacGetU8(BacCursor *c);
+extern uint32 BacGetU32(BacCursor *c);
+extern uint64 BacGetU64(BacCursor *c);
+extern char *BacGetStr(BacCursor *c);
 
 /* decode.c: the output plugin */
 extern uint64 BacFullXid(TransactionId xid);

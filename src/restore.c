@@ -610,7 +610,7 @@ RestoreArgOptions(FunctionCallInfo fcinfo, int first, RestoreState *st)
  *		A service of a group restored in place without the rest of its
  *		group: warn, naming the others.
  */
-void
+static void
 RestoreWarnGroup(BacManifest *m, BacManifestService *ms)
 {
 	StringInfoData mates;
@@ -635,6 +635,29 @@ RestoreWarnGroup(BacManifest *m, BacManifestService *ms)
 }
 
 /*
+ * RestoreOneService
+ *		Restore one service of a snapshot with the options already in st,
+ *		warning when it leaves its group behind.
+ */
+void
+RestoreOneService(RestoreState *st, const char *snapshot_id,
+				  const char *service)
+{
+	BacManifestService *ms;
+	int			nestlevel;
+
+	nestlevel = RestoreBegin(st, snapshot_id);
+	ms = BacManifestFindService(st->manifest, service);
+	if (st->into_schema && strcmp(st->into_schema, ms->schema) == 0)
+		st->into_schema = NULL;
+	if (ms->service_group != NULL && st->into_schema == NULL)
+		RestoreWarnGroup(st->manifest, ms);
+	st->services = list_make1(RestoreNewService(ms));
+	RestoreServices(st);
+	RestoreEnd(nestlevel);
+}
+
+/*
  * bac.restore(snapshot_id text, service name, into_schema name DEFAULT NULL,
  *			   keep_previous boolean DEFAULT true, dry_run boolean DEFAULT false,
  *			   on_broken_links text DEFAULT 'warn',
@@ -654,8 +677,6 @@ bac_restore(PG_FUNCTION_ARGS)
 {
 	RestoreState *st = palloc0(sizeof(RestoreState));
 	char	   *snapshot_id = RestoreArgText(fcinfo, 0, "snapshot_id");
-	BacManifestService *ms;
-	int			nestlevel;
 
 	RestoreArgOptions(fcinfo, 3, st);
 	if (PG_ARGISNULL(1))
@@ -666,15 +687,7 @@ bac_restore(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2))
 		st->into_schema = pstrdup(NameStr(*PG_GETARG_NAME(2)));
 
-	nestlevel = RestoreBegin(st, snapshot_id);
-	ms = BacManifestFindService(st->manifest, NameStr(*PG_GETARG_NAME(1)));
-	if (st->into_schema && strcmp(st->into_schema, ms->schema) == 0)
-		st->into_schema = NULL;
-	if (ms->service_group != NULL && st->into_schema == NULL)
-		RestoreWarnGroup(st->manifest, ms);
-	st->services = list_make1(RestoreNewService(ms));
-	RestoreServices(st);
-	RestoreEnd(nestlevel);
+	RestoreOneService(st, snapshot_id, NameStr(*PG_GETARG_NAME(1)));
 	return (Datum) 0;
 }
 

@@ -74,11 +74,12 @@ typedef struct RestoreState
 extern int	RestoreBegin(RestoreState *st, const char *snapshot_id);
 extern void RestoreEnd(int nestlevel);
 extern void RestoreServices(RestoreState *st);
+extern void RestoreOneService(RestoreState *st, const char *snapshot_id,
+							  const char *service);
 extern RestoreService *RestoreNewService(BacManifestService *ms);
 extern char *RestoreArgText(FunctionCallInfo fcinfo, int n, const char *what);
 extern void RestoreArgOptions(FunctionCallInfo fcinfo, int first,
 							  RestoreState *st);
-extern void RestoreWarnGroup(BacManifest *m, BacManifestService *ms);
 extern List *RestoreNamedServices(BacManifest *m, ArrayType *arr);
 
 /* restore_pitr.c: restore to an instant */

@@ -240,9 +240,7 @@ Datum
 bac_restore_at(PG_FUNCTION_ARGS)
 {
 	RestoreState *st = palloc0(sizeof(RestoreState));
-	BacManifestService *ms;
 	char	   *service;
-	int			nestlevel;
 
 	BacRequireSuperuser("bac.restore", "restore to an instant");
 	if (PG_ARGISNULL(0))
@@ -255,15 +253,8 @@ bac_restore_at(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(3))
 		st->into_schema = pstrdup(NameStr(*PG_GETARG_NAME(3)));
 
-	nestlevel = RestoreBegin(st, rpt_pick_base(list_make1(service), st->pitr_target));
-	ms = BacManifestFindService(st->manifest, service);
-	if (st->into_schema && strcmp(st->into_schema, ms->schema) == 0)
-		st->into_schema = NULL;
-	if (ms->service_group != NULL && st->into_schema == NULL)
-		RestoreWarnGroup(st->manifest, ms);
-	st->services = list_make1(RestoreNewService(ms));
-	RestoreServices(st);
-	RestoreEnd(nestlevel);
+	RestoreOneService(st, rpt_pick_base(list_make1(service), st->pitr_target),
+					  service);
 	return (Datum) 0;
 }
 

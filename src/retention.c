@@ -20,9 +20,9 @@
  * start record is gone.  When no valid base exists, or a snapshot directory
  * has no readable manifest (it could be a base), nothing is removed.
  *
- * Whether a segment qualifies is read from its index (changes.c) when every
- * xid in it lies below every base's xmin; otherwise, or without a valid
- * index, the segment is read and each transaction checked exactly.
+ * Whether a segment qualifies is read from its index (change_index.c) when
+ * every xid in it lies below every base's xmin; otherwise, or without a
+ * valid index, the segment is read and each transaction checked exactly.
  *
  * Copyright (c) 2026, pg_bac developers
  *
