@@ -1,15 +1,16 @@
 # test/perl/BacPitrTest.pm: helpers shared by the point-in-time restore TAP
-# tests: a node set up for the change archive, and table-by-table
-# comparison of two schemas.
+# tests and the short demo: a node set up for the change archive, a psql
+# script run with variables, and table-by-table comparison of two schemas.
 package BacPitrTest;
 
 use strict;
 use warnings;
 use Exporter 'import';
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use Test::More;
 
-our @EXPORT = qw(pitr_node schema_tables compare_schemas schema_hashes);
+our @EXPORT = qw(pitr_node schema_tables compare_schemas schema_hashes psql_file);
 
 # A started node with pg_bac preloaded (the archiver workers run),
 # wal_level = logical and pg_bac allowed as an output plugin.
@@ -93,6 +94,20 @@ sub schema_hashes
 			FROM "$schema"."$t" x});
 	}
 	return join(' ', @h);
+}
+
+# Run a psql script file in $db of $node with -v name=value variables,
+# stopping at the first error (printed as a diagnostic).  In list context
+# (ok, output), in scalar context ok.
+sub psql_file
+{
+	my ($node, $db, $file, @vars) = @_;
+	my @cmd = ('psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1',
+		(map { ('-v', $_) } @vars), '-f', $file, '-d', $node->connstr($db));
+	my ($out, $err);
+	my $ok = IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
+	diag($err) if !$ok;
+	return wantarray ? ($ok, $out) : $ok;
 }
 
 1;

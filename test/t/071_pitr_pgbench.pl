@@ -24,18 +24,8 @@ my $db = 'shop';
 $node->safe_psql('postgres', 'CREATE DATABASE shop');
 $node->safe_psql($db, 'CREATE EXTENSION pg_bac');
 
-sub psql_file
-{
-	my ($file, @vars) = @_;
-	my @cmd = ('psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1',
-		(map { ('-v', $_) } @vars), '-f', $file, '-d', $node->connstr($db));
-	my ($out, $err);
-	my $ok = IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
-	diag($err) if !$ok;
-	return $ok;
-}
-ok(psql_file("$testdir/fixtures/four_services.sql", 'scale=1'), 'fixture loaded');
-ok(psql_file("$testdir/fixtures/register.sql"), 'services registered');
+ok(psql_file($node, $db, "$testdir/fixtures/four_services.sql", 'scale=1'), 'fixture loaded');
+ok(psql_file($node, $db, "$testdir/fixtures/register.sql"), 'services registered');
 $node->safe_psql($db, 'SELECT bac.enable_pitr()');
 $node->poll_query_until($db,
 	q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_bac archiver'})

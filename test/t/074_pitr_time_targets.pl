@@ -44,18 +44,8 @@ my $db = 'shop';
 $node->safe_psql('postgres', 'CREATE DATABASE shop');
 $node->safe_psql($db, 'CREATE EXTENSION pg_bac');
 
-sub psql_file
-{
-	my ($file, @vars) = @_;
-	my @cmd = ('psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1',
-		(map { ('-v', $_) } @vars), '-f', $file, '-d', $node->connstr($db));
-	my ($out, $err);
-	my $ok = IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
-	diag($err) if !$ok;
-	return $ok;
-}
-ok(psql_file("$testdir/fixtures/four_services.sql", 'scale=1'), 'fixture loaded');
-ok(psql_file("$testdir/fixtures/register.sql"), 'services registered, links declared');
+ok(psql_file($node, $db, "$testdir/fixtures/four_services.sql", 'scale=1'), 'fixture loaded');
+ok(psql_file($node, $db, "$testdir/fixtures/register.sql"), 'services registered, links declared');
 is($node->safe_psql($db, q{SELECT count(*) FROM bac.links WHERE declared}), '4',
 	'four declared links among the services');
 

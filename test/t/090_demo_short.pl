@@ -15,6 +15,8 @@ use warnings;
 use File::Basename qw(dirname);
 use Cwd qw(abs_path);
 use IPC::Run;
+use lib dirname(__FILE__) . '/../perl';
+use BacPitrTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -29,22 +31,11 @@ $node->safe_psql('postgres', 'CREATE DATABASE shop');
 my $connstr = $node->connstr('shop');
 my $db = 'shop';
 
-# psql_file FILE, VARS...: run a script file, stopping at its first error
-sub psql_file
-{
-	my ($file, @vars) = @_;
-	my @cmd = ('psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1',
-		(map { ('-v', $_) } @vars), '-f', $file, '-d', $node->connstr($db));
-	my ($out, $err);
-	my $ok = IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
-	diag($err) if !$ok;
-	return ($ok, $out);
-}
 
 # oracle: link => [broken, orphaned]
 sub oracle
 {
-	my ($ok, $out) = psql_file("$fixtures/oracle.sql");
+	my ($ok, $out) = psql_file($node, $db, "$fixtures/oracle.sql");
 	die "oracle failed" if !$ok;
 	my %r;
 	for (split /\n/, $out)
@@ -57,7 +48,7 @@ sub oracle
 
 # ---- the fixture
 $node->safe_psql('shop', 'CREATE EXTENSION pg_bac');
-my ($ok) = psql_file("$fixtures/four_services.sql", 'scale=1');
+my ($ok) = psql_file($node, $db, "$fixtures/four_services.sql", 'scale=1');
 ok($ok, 'four-service fixture loads at test scale');
 
 is( $node->safe_psql(
@@ -97,7 +88,7 @@ is_deeply(
 	'the fixture starts consistent: no broken link, no orphan');
 
 # ---- registered with pg_bac
-($ok) = psql_file("$fixtures/register.sql");
+($ok) = psql_file($node, $db, "$fixtures/register.sql");
 ok($ok, 'services registered, links declared');
 is($node->safe_psql('shop', 'SELECT count(*) FROM bac.services'),
 	'4', 'four services registered');
@@ -198,7 +189,7 @@ $node->safe_psql('shop',
 );
 for my $service (qw(customer product order shipment))
 {
-	($ok) = psql_file("$dumpdir/$service.sql");
+	($ok) = psql_file($node, $db, "$dumpdir/$service.sql");
 	ok($ok, "$service restored from its own dump");
 }
 
@@ -215,7 +206,7 @@ is($o->{shipment_order}[0], 0,
 	'no shipment refers to a missing order (the order dump is newer)');
 
 # the links are declared again after the loss of the tables they named
-($ok) = psql_file("$fixtures/register.sql");
+($ok) = psql_file($node, $db, "$fixtures/register.sql");
 ok($ok, 'links declared again after the recovery');
 is_deeply(check_as_oracle(), $o, 'bac.check_links counts what the oracle counts');
 
