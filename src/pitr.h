@@ -192,6 +192,7 @@ typedef struct BacPruneResult
 
 extern void BacPitrPrune(BacPruneResult *res);
 extern void BacPitrPruneNotice(void);
+extern void BacChangeArchiveHold(void);
 
 /* encoding helpers shared by the plugin and the writer */
 extern void BacPutU8(StringInfo buf, uint8 v);

@@ -79,6 +79,7 @@ bac_pitr_transactions(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "pg_bac archive read",
 								ALLOCSET_DEFAULT_SIZES);
+	BacChangeArchiveHold();
 	foreach(lc, BacListSegments(MyDatabaseId))
 	{
 		char	   *path = lfirst(lc);

@@ -694,6 +694,7 @@ BacReplay(const char *base_txid_snapshot, XLogRecPtr base_lsn,
 	int			nestlevel;
 	bool		go = true;
 
+	BacChangeArchiveHold();
 	st.schemas = schemas;
 	st.into = into_schemas;
 	st.target = target;

@@ -126,6 +126,7 @@ rpt_pick_base(List *services, BacReplayTarget *t)
 	BacChangesState a;
 	ListCell   *lc;
 
+	BacChangeArchiveHold();
 	BacChangesReadState(MyDatabaseId, &a);
 	if (!a.exists || a.window_lsn == InvalidXLogRecPtr)
 		ereport(ERROR,

@@ -24,6 +24,11 @@
  * every xid in it lies below every base's xmin; otherwise, or without a
  * valid index, the segment is read and each transaction checked exactly.
  *
+ * A restore to an instant lists the segments, then reads them one by one:
+ * it holds the change archive of its database (a share lock, to the end
+ * of its transaction) and pruning, which takes the same lock exclusively
+ * without waiting, removes nothing while any reader holds it.
+ *
  * Copyright (c) 2026, pg_bac developers
  *
  * IDENTIFICATION
@@ -40,6 +45,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lock.h"
 #include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -51,6 +57,9 @@
 #include "pg_bac.h"
 #include "manifest.h"
 #include "pitr.h"
+
+/* the advisory lock tag's fourth field for the change archive ("ba") */
+#define BAC_ARCHIVE_LOCK_FIELD4 0x6261
 
 /* what decides whether a transaction may go */
 typedef struct RetBases
@@ -213,6 +222,31 @@ ret_segment_done(RetBases *b, const char *path)
 }
 
 /*
+ * ret_archive_locktag
+ *		The lock that stands for this database's change archive: an advisory
+ *		tag whose fourth field no SQL advisory lock function uses.
+ */
+static void
+ret_archive_locktag(LOCKTAG *tag)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, 0, 0, BAC_ARCHIVE_LOCK_FIELD4);
+}
+
+/*
+ * BacChangeArchiveHold
+ *		Keep pruning from removing any segment of this database until the
+ *		end of the transaction (waits for a prune in progress).
+ */
+void
+BacChangeArchiveHold(void)
+{
+	LOCKTAG		tag;
+
+	ret_archive_locktag(&tag);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+}
+
+/*
  * BacPitrPrune
  *		Remove the oldest closed segments of this database's change archive
  *		that no kept base snapshot needs; what was done in res.
@@ -224,6 +258,7 @@ BacPitrPrune(BacPruneResult *res)
 	BacChangesState a;
 	RetBases   *b;
 	ListCell   *lc;
+	LOCKTAG		tag;
 	int			n;
 	int			i = 0;
 
@@ -237,6 +272,12 @@ BacPitrPrune(BacPruneResult *res)
 	{
 		res->why = n == 0 ? "there is no change archive" :
 			"the only segment is the one being written";
+		return;
+	}
+	ret_archive_locktag(&tag);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		res->why = "a restore to an instant is reading the change archive";
 		return;
 	}
 	BacChangesReadState(MyDatabaseId, &a);

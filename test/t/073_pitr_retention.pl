@@ -189,13 +189,29 @@ ok(-f $index, 'the segment that stayed has an index');
 like(prune(), qr/^0\|/, 'a damaged index that claims an empty segment does not prune it');
 is(scalar(segments()), scalar(@segs), 'the segment is still there');
 
-# dropping S1 prunes up to S2, with a NOTICE
+# a restore to an instant holds the change archive until its transaction
+# ends: S1 dropped meanwhile prunes nothing (the restore lists the segments
+# before reading them), and pitr_prune says why
 $expect = expected_prunable($s2);
 cmp_ok($expect, '>=', 3, "segments between S1 and S2 no kept base needs ($expect)");
+my $lsn_now = $node->safe_psql($db, 'SELECT pg_current_wal_insert_lsn()');
+$node->safe_psql($db, 'SELECT bac.pitr_pump()');
+my $reader = $node->background_psql($db);
+$reader->query_safe('BEGIN');
+$reader->query_safe(qq{SET client_min_messages = warning;
+SELECT count(*) FROM bac.restore('r', target_lsn => '$lsn_now', into_schema => 'r_hold')});
+my @held = segments();
 ($ret, $out, $err) = $node->psql($db, qq{SELECT bac.drop_snapshot('$s1')});
-like($err, qr/removed $expect change segments no kept snapshot needs/,
-	'drop_snapshot prunes the segments only S1 needed, with a NOTICE');
-is(scalar(segments()), scalar(@segs) - $expect, 'they are gone');
+is($ret, 0, 'S1 is dropped while the restore to an instant is open') or diag($err);
+unlike($err, qr/removed \d+ change segments/, 'and no segment is pruned with it');
+is(scalar(segments()), scalar(@held), 'every segment is still there');
+like(prune(), qr/^0\|\d+\|a restore to an instant is reading the change archive$/,
+	'pitr_prune removes nothing while the restore holds the archive, and says why');
+$reader->query_safe('ROLLBACK');
+$reader->quit;
+like(prune(), qr/^$expect\|/,
+	'once it ended, pruning removes the segments only S1 needed');
+is(scalar(segments()), scalar(@held) - $expect, 'they are gone');
 
 # a transaction running since before S3 holds its snapshot: the segments
 # with transactions it could miss stay until it ends, even though S3 (the
