@@ -7,9 +7,10 @@
  * Segment index format v1
  * -----------------------
  *
- * A closed change segment (not the newest) may have an index beside it,
- * <start LSN>.index, written once by retention (retention.c) and read to
- * avoid reading the segment again:
+ * A closed change segment (not the newest) has an index beside it,
+ * <start LSN>.index, written when the archive moves on to a new segment
+ * (or, for a segment closed without one, the first time pruning reads it),
+ * and read by pruning and replay to avoid reading the segment:
  *
  *	"PGBACIDX"				8 bytes, magic
  *	u32 format				1
@@ -284,6 +285,20 @@ BacSegmentIndexRead(const char *path, BacSegmentIndex *idx)
 	if (c.p != c.end || idx->start_lsn != BacSegmentStartLsn(path))
 		return false;
 	return true;
+}
+
+/*
+ * BacSegmentIndexGet
+ *		A closed segment's index: from its file, or built by reading the
+ *		segment and written beside it when missing or not to be trusted.
+ */
+void
+BacSegmentIndexGet(const char *path, BacSegmentIndex *idx)
+{
+	if (BacSegmentIndexRead(path, idx))
+		return;
+	BacSegmentIndexScan(path, idx);
+	BacSegmentIndexWrite(path, idx);
 }
 
 /*

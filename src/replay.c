@@ -571,6 +571,28 @@ rpl_record(RplState *st, BacChangeRecord *rec)
 }
 
 /*
+ * rpl_skip_segment
+ *		May a closed segment go unread?  When its index (written by pruning)
+ *		shows that every transaction in it is visible in the base (below the
+ *		base's xmin) and it holds no window record, it has nothing to replay.
+ *		The segment after it starts with a progress record, which sets the
+ *		window state again.
+ */
+static bool
+rpl_skip_segment(RplState *st, const char *path, bool last)
+{
+	BacSegmentIndex idx;
+	Datum		xmin;
+	uint64		base_xmin;
+
+	if (last || !BacSegmentIndexRead(path, &idx) || idx.windows)
+		return false;
+	xmin = DirectFunctionCall1(pg_snapshot_xmin, st->base);
+	base_xmin = U64FromFullTransactionId(DatumGetFullTransactionId(xmin));
+	return idx.transactions == 0 || idx.max_xid < base_xmin;
+}
+
+/*
  * rpl_check_window
  *		The archive must reach the target and the base must lie in its
  *		window.
@@ -690,8 +712,10 @@ BacReplay(const char *base_txid_snapshot, XLogRecPtr base_lsn,
 {
 	RplState	st = {0};
 	HASHCTL		hctl;
+	List	   *segments;
 	ListCell   *lc;
 	int			nestlevel;
+	int			skipped = 0;
 	bool		go = true;
 
 	BacChangeArchiveHold();
@@ -720,12 +744,19 @@ BacReplay(const char *base_txid_snapshot, XLogRecPtr base_lsn,
 	(void) set_config_option("session_replication_role", "replica",
 							 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-	foreach(lc, BacListSegments(MyDatabaseId))
+	segments = BacListSegments(MyDatabaseId);
+	foreach(lc, segments)
 	{
-		BacSegmentReader *r = BacSegmentReaderOpen(lfirst(lc));
+		BacSegmentReader *r;
 		BacChangeRecord rec;
 		bool		more = true;
 
+		if (rpl_skip_segment(&st, lfirst(lc), lnext(segments, lc) == NULL))
+		{
+			skipped++;
+			continue;
+		}
+		r = BacSegmentReaderOpen(lfirst(lc));
 		while (go && more)
 		{
 			MemoryContext old = MemoryContextSwitchTo(st.change_cxt);
@@ -743,6 +774,10 @@ BacReplay(const char *base_txid_snapshot, XLogRecPtr base_lsn,
 	}
 	AtEOXact_GUC(true, nestlevel);
 	MemoryContextDelete(st.change_cxt);
+	if (skipped > 0)
+		ereport(DEBUG1,
+				(errmsg("replay left %d of %d change segments unread: their index shows the base snapshot sees every transaction in them",
+						skipped, list_length(segments))));
 }
 
 /*

@@ -178,7 +178,7 @@ ret_txn_done(RetBases *b, uint64 xid)
  * ret_segment_done
  *		May a closed segment go?  From its index when that settles it,
  *		else by reading every transaction of it.  A missing or damaged
- *		index is rebuilt for the next time when the segment stays.
+ *		index is rebuilt first.
  */
 static bool
 ret_segment_done(RetBases *b, const char *path)
@@ -187,20 +187,13 @@ ret_segment_done(RetBases *b, const char *path)
 	BacSegmentReader *r;
 	BacChangeRecord rec;
 	bool		done = true;
-	bool		scanned = false;
 	MemoryContext tmp;
 	MemoryContext old;
 
-	if (!BacSegmentIndexRead(path, &idx))
-	{
-		BacSegmentIndexScan(path, &idx);
-		scanned = true;
-	}
+	BacSegmentIndexGet(path, &idx);
 	if (idx.transactions == 0 ||
 		(idx.max_xid < b->min_xmin && idx.max_xid < b->horizon))
 		return true;
-	if (scanned)
-		BacSegmentIndexWrite(path, &idx);	/* it stays for now */
 	if (idx.max_xid >= b->horizon)
 		return false;
 
