@@ -8,8 +8,8 @@
  * -----------------------
  *
  * A closed change segment (not the newest) has an index beside it,
- * <start LSN>.index, written when the archive moves on to a new segment
- * (or, for a segment closed without one, the first time pruning reads it),
+ * <start LSN>.index, written by the pruning pass that follows (in the
+ * archiver worker, after bac.pitr_pump, drop_snapshot and prune_snapshots)
  * and read by pruning and replay to avoid reading the segment:
  *
  *	"PGBACIDX"				8 bytes, magic
@@ -299,6 +299,28 @@ BacSegmentIndexGet(const char *path, BacSegmentIndex *idx)
 		return;
 	BacSegmentIndexScan(path, idx);
 	BacSegmentIndexWrite(path, idx);
+}
+
+/*
+ * BacSegmentIndexClosed
+ *		Give every closed segment of a database (all but the newest) its
+ *		index where it has none.
+ */
+void
+BacSegmentIndexClosed(Oid dboid)
+{
+	List	   *segments = BacListSegments(dboid);
+	ListCell   *lc;
+
+	foreach(lc, segments)
+	{
+		BacSegmentIndex idx;
+
+		if (lnext(segments, lc) == NULL)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		BacSegmentIndexGet(lfirst(lc), &idx);
+	}
 }
 
 /*

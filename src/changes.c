@@ -621,15 +621,13 @@ chg_open_last(BacSegmentWriter *w, const char *path)
 /*
  * BacSegmentWriterOpen
  *		Open a database's change archive for appending: the newest segment,
- *		or a new one named by start_lsn when there is none or it is full
- *		(the full one gets its index first).
+ *		or a new one named by start_lsn when there is none or it is full.
  */
 BacSegmentWriter *
 BacSegmentWriterOpen(Oid dboid, XLogRecPtr start_lsn)
 {
 	BacSegmentWriter *w = palloc0(sizeof(BacSegmentWriter));
 	List	   *segments = BacListSegments(dboid);
-	BacSegmentIndex idx;
 
 	w->dboid = dboid;
 	w->fd = -1;
@@ -647,7 +645,6 @@ BacSegmentWriterOpen(Oid dboid, XLogRecPtr start_lsn)
 		}
 		CloseTransientFile(w->fd);
 		w->fd = -1;
-		BacSegmentIndexGet(w->path, &idx);	/* it is closed now */
 	}
 	chg_create_segment(w, Max(start_lsn, w->upto));
 	return w;

@@ -180,6 +180,7 @@ extern void BacSegmentIndexScan(const char *path, BacSegmentIndex *idx);
 extern void BacSegmentIndexWrite(const char *path, const BacSegmentIndex *idx);
 extern bool BacSegmentIndexRead(const char *path, BacSegmentIndex *idx);
 extern void BacSegmentIndexGet(const char *path, BacSegmentIndex *idx);
+extern void BacSegmentIndexClosed(Oid dboid);
 extern bool BacSegmentRemove(const char *path);
 
 /* retention.c: pruning segments no kept base snapshot needs */

@@ -307,8 +307,9 @@ BacPitrPumpRound(Oid dboid, int session_ms, int64 *transactions)
 
 /*
  * bac.pitr_pump() RETURNS bigint
- *		Drain this database's slot once, now; returns the number of
- *		transactions appended to the change archive.
+ *		Drain this database's slot once, now, then index the closed
+ *		segments; returns the number of transactions appended to the change
+ *		archive.
  */
 PG_FUNCTION_INFO_V1(bac_pitr_pump);
 Datum
@@ -323,6 +324,7 @@ bac_pitr_pump(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("point-in-time restore is not enabled in this database"),
 				 errhint("Run bac.enable_pitr() first.")));
+	BacSegmentIndexClosed(MyDatabaseId);
 	PG_RETURN_INT64(n);
 }
 

@@ -256,6 +256,7 @@ BacPitrPrune(BacPruneResult *res)
 	int			i = 0;
 
 	memset(res, 0, sizeof(BacPruneResult));
+	BacSegmentIndexClosed(MyDatabaseId);	/* for pruning and for replay */
 	segments = BacListSegments(MyDatabaseId);
 	n = list_length(segments);
 	res->kept = n;
