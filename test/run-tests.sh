@@ -103,6 +103,11 @@ run_suite()
 		passed=$((passed + 1))
 		echo "ok: $name ($((SECONDS - t0)) s)"
 		grep -E "^(ok|not ok|# All|All [0-9]+ tests|Result:|Files=|demo: |checkout copied)|skipped|# counts:" "$log" | tail -n 40
+		# the TAP files that took longest (make test's budget is ~20 minutes)
+		grep -E '^\[[0-9:]+\] test/t/[^ ]+ \.+ ok +[0-9]+ ms' "$log" |
+			awk '{ printf "%d %s\n", $5 / 1000, $2 }' |
+			sort -rn | head -n 8 |
+			awk 'NR == 1 { printf "# slowest:" } { printf " %s %d s,", $2, $1 } END { if (NR) print "" }' || true
 	else
 		failed=$((failed + 1))
 		failures="$failures $name"
