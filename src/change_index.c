@@ -252,10 +252,12 @@ BacSegmentIndexRead(const char *path, BacSegmentIndex *idx)
 	if (pg_ntoh32(crc_read) != crc)
 		return false;
 
-	/* the checksum matched: we wrote these bytes */
+	/* the checksum matched; what does not parse means: read the segment */
 	c.p = data + 8;
 	c.end = data + len - 4;
 	c.where = ipath;
+	c.lenient = true;
+	c.short_read = false;
 	if (BacGetU32(&c) != BAC_INDEX_FORMAT)
 		return false;
 	idx->size = BacGetU64(&c);
@@ -271,9 +273,9 @@ BacSegmentIndexRead(const char *path, BacSegmentIndex *idx)
 	idx->first_time = (TimestampTz) BacGetU64(&c);
 	idx->last_time = (TimestampTz) BacGetU64(&c);
 	idx->windows = BacGetU8(&c) != 0;
-	for (n = BacGetU32(&c); n > 0; n--)
+	for (n = BacGetU32(&c); n > 0 && !c.short_read; n--)
 		idx->schemas = lappend(idx->schemas, BacGetStr(&c));
-	for (n = BacGetU32(&c); n > 0; n--)
+	for (n = BacGetU32(&c); n > 0 && !c.short_read; n--)
 	{
 		BacSegmentBarrier *b = palloc(sizeof(BacSegmentBarrier));
 
@@ -282,7 +284,9 @@ BacSegmentIndexRead(const char *path, BacSegmentIndex *idx)
 		b->message = BacGetStr(&c);
 		idx->barriers = lappend(idx->barriers, b);
 	}
-	if (c.p != c.end || idx->start_lsn != BacSegmentStartLsn(path))
+	if (c.short_read || c.p != c.end ||
+		idx->start_lsn != BacSegmentStartLsn(path) ||
+		idx->transactions < 0 || idx->min_xid > idx->max_xid)
 		return false;
 	return true;
 }

@@ -169,17 +169,26 @@ BacPutStr(StringInfo buf, const char *s)
 
 /*
  * BacCursorNeed
- *		Error unless n more bytes are there.
+ *		Are n more bytes there?  An error if not, unless the cursor is
+ *		lenient.
  */
-void
+bool
 BacCursorNeed(BacCursor *c, size_t n)
 {
-	if ((size_t) (c->end - c->p) < n)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("change record in %s is shorter than its content", c->where),
-				 errdetail("The record's checksum matched, so it was written this way."),
-				 errhint("Report this as a bug of pg_bac.")));
+	if ((size_t) (c->end - c->p) >= n)
+		return true;
+	if (c->lenient)
+	{
+		c->short_read = true;
+		c->p = c->end;
+		return false;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("change record in %s is shorter than its content", c->where),
+			 errdetail("The record's checksum matched, so it was written this way."),
+			 errhint("Report this as a bug of pg_bac.")));
+	return false;				/* keep the compiler quiet */
 }
 
 /*
@@ -189,7 +198,8 @@ BacCursorNeed(BacCursor *c, size_t n)
 uint8
 BacGetU8(BacCursor *c)
 {
-	BacCursorNeed(c, 1);
+	if (!BacCursorNeed(c, 1))
+		return 0;
 	return (uint8) *c->p++;
 }
 
@@ -198,7 +208,8 @@ BacGetU32(BacCursor *c)
 {
 	uint32		n;
 
-	BacCursorNeed(c, 4);
+	if (!BacCursorNeed(c, 4))
+		return 0;
 	memcpy(&n, c->p, 4);
 	c->p += 4;
 	return pg_ntoh32(n);
@@ -209,7 +220,8 @@ BacGetU64(BacCursor *c)
 {
 	uint64		n;
 
-	BacCursorNeed(c, 8);
+	if (!BacCursorNeed(c, 8))
+		return 0;
 	memcpy(&n, c->p, 8);
 	c->p += 8;
 	return pg_ntoh64(n);
@@ -221,7 +233,8 @@ BacGetStr(BacCursor *c)
 	uint32		len = BacGetU32(c);
 	char	   *s;
 
-	BacCursorNeed(c, len);
+	if (!BacCursorNeed(c, len))
+		return pstrdup("");
 	s = palloc(len + 1);
 	memcpy(s, c->p, len);
 	s[len] = '\0';
@@ -294,7 +307,7 @@ void
 BacDecodeRecord(const char *payload, size_t len, BacChangeRecord *rec,
 				const char *where)
 {
-	BacCursor	c = {payload, payload + len, where};
+	BacCursor	c = {payload, payload + len, where, false, false};
 	int			i;
 
 	memset(rec, 0, sizeof(BacChangeRecord));

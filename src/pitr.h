@@ -202,15 +202,22 @@ extern void BacPutU32(StringInfo buf, uint32 v);
 extern void BacPutU64(StringInfo buf, uint64 v);
 extern void BacPutStr(StringInfo buf, const char *s);
 
-/* a cursor over bytes BacPut* wrote, for the getters that read them back */
+/*
+ * A cursor over bytes BacPut* wrote, for the getters that read them back.
+ * Reading past the end is an error, unless lenient: then the getters give
+ * zeros and empty strings and short is set (for derived files such as a
+ * segment index, which are rebuilt rather than trusted).
+ */
 typedef struct BacCursor
 {
 	const char *p;
 	const char *end;
 	const char *where;			/* for error messages */
+	bool		lenient;
+	bool		short_read;		/* lenient, and the bytes ran out */
 } BacCursor;
 
-extern void BacCursorNeed(BacCursor *c, size_t n);
+extern bool BacCursorNeed(BacCursor *c, size_t n);
 extern uint8 BacGetU8(BacCursor *c);
 extern uint32 BacGetU32(BacCursor *c);
 extern uint64 BacGetU64(BacCursor *c);

@@ -29,6 +29,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/nodeModifyTable.h"
@@ -51,6 +52,7 @@
 #include "utils/pg_lsn.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -196,6 +198,44 @@ rpl_same_rel(BacChangeRel *a, BacChangeRel *b)
 }
 
 /*
+ * rpl_same_type
+ *		Is a target column's type the one the archive names?  The same type,
+ *		or the restored copy of a type of a replayed schema: restoring
+ *		creates those anew (new OIDs) in the target schemas, so the type of
+ *		that name in one of them stands for the archived one.
+ */
+static bool
+rpl_same_type(RplState *st, Oid target, Oid archived)
+{
+	HeapTuple	tt;
+	HeapTuple	at;
+	bool		same = false;
+
+	if (target == archived)
+		return true;
+	tt = SearchSysCache1(TYPEOID, ObjectIdGetDatum(target));
+	at = SearchSysCache1(TYPEOID, ObjectIdGetDatum(archived));
+	if (HeapTupleIsValid(tt) && HeapTupleIsValid(at) &&
+		strcmp(NameStr(((Form_pg_type) GETSTRUCT(tt))->typname),
+			   NameStr(((Form_pg_type) GETSTRUCT(at))->typname)) == 0)
+	{
+		Oid			nsp = ((Form_pg_type) GETSTRUCT(tt))->typnamespace;
+		ListCell   *lc;
+
+		foreach(lc, st->into)
+		{
+			if (BacSchemaOid(lfirst(lc), true) == nsp)
+				same = true;
+		}
+	}
+	if (HeapTupleIsValid(tt))
+		ReleaseSysCache(tt);
+	if (HeapTupleIsValid(at))
+		ReleaseSysCache(at);
+	return same;
+}
+
+/*
  * rpl_describe
  *		A relation descriptor: find (and open, once) the target table and map
  *		the archive's columns onto it by name, checking their types; look up
@@ -242,9 +282,11 @@ rpl_describe(RplState *st, BacChangeRel *rdesc)
 	for (i = 0; i < desc->natts; i++)
 	{
 		AttrNumber	attno = attnameAttNum(rel, desc->attnames[i], false);
+		Oid			atttypid = InvalidOid;
 
-		if (attno <= 0 ||
-			TupleDescAttr(RelationGetDescr(rel), attno - 1)->atttypid != desc->atttypes[i])
+		if (attno > 0)
+			atttypid = TupleDescAttr(RelationGetDescr(rel), attno - 1)->atttypid;
+		if (attno <= 0 || !rpl_same_type(st, atttypid, desc->atttypes[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("cannot replay changes of table \"%s.%s\": column \"%s\" of type %s does not match",
@@ -253,7 +295,8 @@ rpl_describe(RplState *st, BacChangeRel *rdesc)
 					 errdetail("The table was changed after the base snapshot without a DDL barrier."),
 					 errhint("Take a snapshot after the change of the schema and restore from it.")));
 		r->attmap[i] = attno;
-		getTypeInputInfo(desc->atttypes[i], &infn, &r->ioparams[i]);
+		/* the target's type reads the text: an enum's labels are its own */
+		getTypeInputInfo(atttypid, &infn, &r->ioparams[i]);
 		fmgr_info_cxt(infn, &r->infuncs[i], st->replay_cxt);
 	}
 	table_close(rel, NoLock);

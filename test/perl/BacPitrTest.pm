@@ -13,14 +13,17 @@ use Test::More;
 our @EXPORT = qw(pitr_node schema_tables compare_schemas schema_hashes psql_file);
 
 # A started node with pg_bac preloaded (the archiver workers run),
-# wal_level = logical and pg_bac allowed as an output plugin.
+# wal_level = logical and pg_bac allowed as an output plugin.  Options:
+# preload => 0 (no archiver worker: bac.pitr_pump() drains the slot), init
+# (extra initdb arguments), conf (more postgresql.conf lines).
 sub pitr_node
 {
 	my ($name, %opts) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init(allows_streaming => 'logical');
+	$node->init(allows_streaming => 'logical', %{ $opts{init} // {} });
+	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_bac'\n")
+	  if $opts{preload} // 1;
 	$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_bac'
 wal_level = logical
 max_wal_senders = 4
 max_replication_slots = 4
@@ -72,8 +75,8 @@ sub compare_schemas
 		my $qb = qq{"$b"."$t"};
 		my $r = $node->safe_psql($db, qq{
 			SELECT (SELECT count(*) FROM $qa) || ' ' ||
-			       (SELECT count(*) FROM (SELECT * FROM $qa EXCEPT ALL SELECT * FROM $qb) x) || ' ' ||
-			       (SELECT count(*) FROM (SELECT * FROM $qb EXCEPT ALL SELECT * FROM $qa) x)});
+			       (SELECT count(*) FROM (SELECT a::text FROM $qa a EXCEPT ALL SELECT b::text FROM $qb b) x) || ' ' ||
+			       (SELECT count(*) FROM (SELECT b::text FROM $qb b EXCEPT ALL SELECT a::text FROM $qa a) x)});
 		my ($n, $d1, $d2) = split / /, $r;
 		$bad++ if $d1 != 0 || $d2 != 0;
 		is("$d1 $d2", '0 0', "$what: table $t equal ($n rows)");

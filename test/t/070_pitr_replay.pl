@@ -2,10 +2,11 @@
 # changes of the registered schemas, and replaying it from a base snapshot
 # to the instant of a later snapshot gives that later snapshot's data, table
 # by table: unchanged TOASTed values across updates, REPLICA IDENTITY FULL,
-# partitions (rows moving between them), generated columns, triggers not
-# fired twice, savepoints rolled back, a prepared transaction,
-# synchronous_commit = off, a transaction open across the snapshot and one
-# open across bac.enable_pitr().  DDL is a barrier replay refuses to cross;
+# columns of the schema's own enum, enum array and domain types (restored
+# anew, with new OIDs), partitions (rows moving between them), generated
+# columns, triggers not fired twice, savepoints rolled back, a prepared
+# transaction, synchronous_commit = off, a transaction open across the
+# snapshot and one open across bac.enable_pitr().  DDL is a barrier replay refuses to cross;
 # a snapshot older than the window is not a valid base.
 use strict;
 use warnings;
@@ -32,6 +33,9 @@ CREATE FUNCTION a.trg() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO a.log (what) VALUES (TG_OP || ' ' || NEW.id); RETURN NEW; END $$;
 CREATE TRIGGER t_log AFTER INSERT OR UPDATE ON a.t FOR EACH ROW EXECUTE FUNCTION a.trg();
 CREATE TABLE a.nokey (x int);
+CREATE TYPE a.mood AS ENUM ('ok', 'sad', 'glad');
+CREATE DOMAIN a.pos AS int CHECK (VALUE > 0);
+CREATE TABLE a.e (id int PRIMARY KEY, m a.mood, ms a.mood[], p a.pos);
 CREATE SCHEMA other;
 CREATE TABLE other.o (id int PRIMARY KEY);
 SELECT bac.register_service('a');
@@ -71,6 +75,7 @@ INSERT INTO a.f SELECT i, 'f' || i FROM generate_series(1, 10) i;
 INSERT INTO a.f VALUES (3, 'f3');   -- a duplicate row under REPLICA IDENTITY FULL
 INSERT INTO a.p SELECT i, i % 20, 'p' FROM generate_series(1, 40) i;
 INSERT INTO other.o SELECT generate_series(1, 10);
+INSERT INTO a.e SELECT i, 'ok', ARRAY['ok', 'sad']::a.mood[], i FROM generate_series(1, 10) i;
 });
 
 # a transaction open across the first snapshot
@@ -84,6 +89,8 @@ $node->safe_psql($db, q{
 UPDATE a.t SET v = v || '!' WHERE id % 2 = 0;          -- big stays TOASTed, unchanged
 UPDATE a.t SET id = id + 1000 WHERE id IN (7, 9);       -- key changes
 DELETE FROM a.t WHERE id = 5;
+UPDATE a.e SET m = 'glad', ms = ms || 'glad'::a.mood, p = p + 1 WHERE id % 2 = 0;  -- the schema's own types
+INSERT INTO a.e VALUES (11, 'sad', '{glad}', 11);
 });
 # an instant between the snapshots: its data, WAL position and time
 my $hash_t = schema_hashes($node, $db, 'a');
@@ -117,7 +124,7 @@ is($node->safe_psql($db, q{SELECT count(*) FROM bac.pitr_transactions() WHERE sc
 is($node->safe_psql($db, q{SELECT count(*) - count(DISTINCT xid) FROM bac.pitr_transactions()}),
 	'0', 'no transaction is archived twice');
 is($node->safe_psql($db, q{SELECT count(*) FROM bac.pitr_transactions()}),
-	'17', 'every committed transaction of the schema after enable_pitr is archived (17)');
+	'20', 'every committed transaction of the schema after enable_pitr is archived (20)');
 
 # base before the window
 ($ret, $out, $err) = $node->psql($db, qq{SELECT * FROM bac.pitr_replay('$s0', 'a', 'a_x', target_snapshot => '$s1')});

@@ -10,18 +10,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use BacPitrTest;
 
-my $node = PostgreSQL::Test::Cluster->new('gap');
-$node->init(allows_streaming => 'logical', extra => ['--wal-segsize=1']);
-$node->append_conf('postgresql.conf', q{
-wal_level = logical
-max_slot_wal_keep_size = 2MB
-min_wal_size = 2MB
-max_wal_size = 4MB
-});
-$node->append_conf('postgresql.conf',
-	"output_plugin_libraries = 'pgoutput, test_decoding, pg_bac'\n")
-  if BacPitrTest::has_plugin_allowlist($node);
-$node->start;
+my $node = pitr_node('gap', preload => 0, init => { extra => ['--wal-segsize=1'] },
+	conf => "max_slot_wal_keep_size = 2MB\nmin_wal_size = 2MB\nmax_wal_size = 4MB\n");
 my $db = 'postgres';
 $node->safe_psql($db, q{
 CREATE EXTENSION pg_bac;

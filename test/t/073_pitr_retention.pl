@@ -15,18 +15,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use BacPitrTest;
 
-my $node = PostgreSQL::Test::Cluster->new('retention');
-$node->init(allows_streaming => 'logical');
-$node->append_conf('postgresql.conf', q{
-wal_level = logical
-max_replication_slots = 4
-bac.change_segment_size = 64
-autovacuum = off
-});
-$node->append_conf('postgresql.conf',
-	"output_plugin_libraries = 'pgoutput, test_decoding, pg_bac'\n")
-  if BacPitrTest::has_plugin_allowlist($node);
-$node->start;
+my $node = pitr_node('retention', preload => 0,
+	conf => "bac.change_segment_size = 64\nautovacuum = off\n");
 my $db = 'postgres';
 $node->safe_psql($db, q{
 CREATE EXTENSION pg_bac;
