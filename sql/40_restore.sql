@@ -265,8 +265,8 @@ SELECT bac.unregister_service('rs_g2');
 SELECT bac.drop_snapshot(:'snapg');
 
 -- the post-data (index and constraint builds) runs with maintenance_work_mem
--- raised to bac.restore_maintenance_work_mem (default 128MB), never
--- lowered, set back after it; 0 leaves it as it is.  An event trigger
+-- raised to bac.restore_maintenance_work_mem, never lowered, set back
+-- after it; 0 (the default) and -1 leave it as it is.  An event trigger
 -- records the value each ALTER TABLE / CREATE INDEX of a restore ran with.
 CREATE SCHEMA rs_mwm;
 CREATE TABLE rs_mwm.log (id serial, tag text, mwm text);

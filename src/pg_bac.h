@@ -31,8 +31,8 @@
 extern char *bac_archive_directory;
 extern int	bac_restore_maintenance_work_mem;
 
-/* bac.restore_maintenance_work_mem's default, kB */
-#define BAC_RESTORE_MWM_DEFAULT		(128 * 1024)
+/* bac.restore_maintenance_work_mem's default, kB: 0 leaves maintenance_work_mem */
+#define BAC_RESTORE_MWM_DEFAULT		0
 
 extern bool BacMayActOnSchema(Oid nspoid);
 extern void BacRequireSuperuser(const char *function, const char *what);
