@@ -45,7 +45,9 @@
 # the cluster.  BENCH_PARTS (default "backup restore load locality
 # memory") runs only the parts named (the table and targets then show what
 # was measured; restore and load take a snapshot of their own when backup
-# is left out).
+# is left out).  BENCH_RESTORE_MWM (e.g. 128MB) sets
+# bac.restore_maintenance_work_mem for the bench database (default: the
+# server's setting, 0: the restores keep maintenance_work_mem).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,7 +55,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${1:-}" != --inner ]; then
 	# shellcheck source=test/demo-lib.sh
 	source "$root/test/demo-lib.sh"
-	BAC_PASS_ENV="BENCH_SCALE BENCH_PERF BENCH_PERF_DIR BENCH_LOCALITY_MB BENCH_MEM_ROWS BENCH_REPEAT BENCH_PARTS"
+	BAC_PASS_ENV="BENCH_SCALE BENCH_PERF BENCH_PERF_DIR BENCH_LOCALITY_MB BENCH_MEM_ROWS BENCH_REPEAT BENCH_PARTS BENCH_RESTORE_MWM"
 	bac_outer test/bench.sh bench time
 fi
 
@@ -214,6 +216,11 @@ fi
 # the maintenance_work_mem bac.restore raises its post-data to
 # (bac.restore_maintenance_work_mem; empty when it leaves it as it is)
 RESTORE_MWM=""
+if [ -n "${BENCH_RESTORE_MWM:-}" ]; then
+	bac_psql "$DB" -c "SELECT bac.version()" \
+		-c "ALTER DATABASE $DB SET bac.restore_maintenance_work_mem = '$BENCH_RESTORE_MWM'" >/dev/null ||
+		fail "bac.restore_maintenance_work_mem = $BENCH_RESTORE_MWM"
+fi
 if part restore && BAC_DB=$DB bac_has restore; then
 	RESTORE_MWM=$(bac_psql "$DB" -c "SELECT bac.version()" -c "SELECT CASE WHEN s.v > 0 AND s.v > m.v
 			THEN pg_catalog.current_setting('bac.restore_maintenance_work_mem') END
