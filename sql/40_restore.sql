@@ -264,6 +264,44 @@ SELECT bac.unregister_service('rs_g1');
 SELECT bac.unregister_service('rs_g2');
 SELECT bac.drop_snapshot(:'snapg');
 
+-- the post-data (index and constraint builds) runs with maintenance_work_mem
+-- raised to bac.restore_maintenance_work_mem, never lowered, set back
+-- after it; 0 (the default) and -1 leave it as it is.  An event trigger
+-- records the value each ALTER TABLE / CREATE INDEX of a restore ran with.
+CREATE SCHEMA rs_mwm;
+CREATE TABLE rs_mwm.log (id serial, tag text, mwm text);
+CREATE FUNCTION rs_mwm.rec() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO rs_mwm.log (tag, mwm)
+	SELECT tg_tag, pg_catalog.current_setting('maintenance_work_mem');
+END $$;
+CREATE FUNCTION rs_mwm.restore_with(target name) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	TRUNCATE rs_mwm.log;
+	PERFORM bac.restore(pg_catalog.current_setting('regress.snap'), 'rs_ord', into_schema => target);
+	RETURN (SELECT string_agg(tag || ' ' || mwm, ', ' ORDER BY id) FROM rs_mwm.log) ||
+		' ; after: ' || pg_catalog.current_setting('maintenance_work_mem');
+END $$;
+CREATE EVENT TRIGGER rs_mwm_rec ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE INDEX')
+	EXECUTE FUNCTION rs_mwm.rec();
+SHOW bac.restore_maintenance_work_mem;
+SET maintenance_work_mem = '64MB';
+SELECT rs_mwm.restore_with('rs_ord_mwm1');
+SET bac.restore_maintenance_work_mem = '300MB';
+SELECT rs_mwm.restore_with('rs_ord_mwm2');
+SET bac.restore_maintenance_work_mem = 0;
+SELECT rs_mwm.restore_with('rs_ord_mwm3');
+SET bac.restore_maintenance_work_mem = -1;
+SELECT rs_mwm.restore_with('rs_ord_mwm4');
+RESET bac.restore_maintenance_work_mem;
+SET maintenance_work_mem = '1GB';
+SELECT rs_mwm.restore_with('rs_ord_mwm5');
+RESET maintenance_work_mem;
+SELECT pg_temp.try($$SET bac.restore_maintenance_work_mem = 'lots'$$);
+SELECT pg_temp.try($$SET bac.restore_maintenance_work_mem = -2$$);
+DROP EVENT TRIGGER rs_mwm_rec;
+DROP SCHEMA rs_mwm, rs_ord_mwm1, rs_ord_mwm2, rs_ord_mwm3, rs_ord_mwm4, rs_ord_mwm5 CASCADE;
+
 -- with public (and the hostile objects 00_install planted there) first in
 -- search_path, a restore calls none of them
 SET search_path = public, pg_catalog;

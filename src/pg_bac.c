@@ -61,6 +61,17 @@ _PG_init(void)
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("bac.restore_maintenance_work_mem",
+							"maintenance_work_mem for the index builds of a restore's post-data.",
+							"A restore raises maintenance_work_mem to at least this value while it runs its post-data scripts (index and constraint builds), then sets it back; 0 or -1 leaves maintenance_work_mem as it is.",
+							&bac_restore_maintenance_work_mem,
+							BAC_RESTORE_MWM_DEFAULT,
+							-1,
+							MAX_KILOBYTES,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("bac");
 
 	BacProgressInit();

@@ -29,6 +29,10 @@
 
 /* pg_bac.c: settings and helpers every subsystem uses */
 extern char *bac_archive_directory;
+extern int	bac_restore_maintenance_work_mem;
+
+/* bac.restore_maintenance_work_mem's default, kB: 0 leaves maintenance_work_mem */
+#define BAC_RESTORE_MWM_DEFAULT		0
 
 extern bool BacMayActOnSchema(Oid nspoid);
 extern void BacRequireSuperuser(const char *function, const char *what);

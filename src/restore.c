@@ -221,6 +221,36 @@ RestoreMoveAside(RestoreState *st)
 	}
 }
 
+/* GUC: maintenance_work_mem (kB) of a restore's post-data; <= 0: unchanged */
+int			bac_restore_maintenance_work_mem = BAC_RESTORE_MWM_DEFAULT;
+
+/*
+ * RestorePostDataMemory
+ *		Raise maintenance_work_mem to bac.restore_maintenance_work_mem (when
+ *		that is larger) for the post-data scripts, whose index builds run
+ *		in this transaction: a btree build gets one parallel worker per 32 MB
+ *		of it beyond the leader's share (up to
+ *		max_parallel_maintenance_workers), and sorts in memory when the
+ *		index fits.  Returns the GUC nest level to hand to AtEOXact_GUC(true,
+ *		level), which sets the value back (an error does too).
+ */
+static int
+RestorePostDataMemory(void)
+{
+	int			level = NewGUCNestLevel();
+	int			kb = Max(bac_restore_maintenance_work_mem, 1024);
+
+	if (bac_restore_maintenance_work_mem > 0 && kb > maintenance_work_mem)
+	{
+		(void) set_config_option("maintenance_work_mem", psprintf("%d", kb),
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+		ereport(DEBUG1,
+				(errmsg("post-data runs with maintenance_work_mem = %d kB", kb)));
+	}
+	return level;
+}
+
 /*
  * RestoreBuild
  *		Create every schema (moving the extensions installed in a schema it
@@ -234,6 +264,7 @@ RestoreBuild(RestoreState *st)
 {
 	ListCell   *lc;
 	bool		in_order = RestoreHasOrder(st);
+	int			nestlevel;
 
 	BacProgressPhase("pre-data");
 	foreach(lc, st->services)
@@ -263,6 +294,7 @@ RestoreBuild(RestoreState *st)
 		RestoreLoadData(st->manifest, (RestoreService *) lfirst(lc));
 	BacProgressPhase("post-data");
 	BacProgressTable(NULL);
+	nestlevel = RestorePostDataMemory();
 	if (in_order)
 		RestoreRunInOrder(st, true);
 	foreach(lc, st->services)
@@ -277,6 +309,7 @@ RestoreBuild(RestoreState *st)
 						svc->ms->service, quote_identifier(svc->target),
 						st->manifest->snapshot_id)));
 	}
+	AtEOXact_GUC(true, nestlevel);
 }
 
 /*

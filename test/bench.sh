@@ -13,7 +13,10 @@
 #            shared buffers it touched too);
 #   restore: the largest service, pg_restore -j1 and -j2 of a pg_dump -Fd
 #            of its schema (into a dropped schema) against bac.restore in
-#            place of the snapshot taken with workers => 2;
+#            place of the snapshot taken with workers => 2; pg_restore
+#            also with the maintenance_work_mem bac.restore gives its
+#            index builds (bac.restore_maintenance_work_mem), as extra
+#            rows;
 #   load:    bac.snapshot(workers => 2) while the saga workload runs, with
 #            the workload's throughput during it against its baseline.
 #
@@ -42,7 +45,9 @@
 # the cluster.  BENCH_PARTS (default "backup restore load locality
 # memory") runs only the parts named (the table and targets then show what
 # was measured; restore and load take a snapshot of their own when backup
-# is left out).
+# is left out).  BENCH_RESTORE_MWM (e.g. 128MB) sets
+# bac.restore_maintenance_work_mem for the bench database (default: the
+# server's setting, 0: the restores keep maintenance_work_mem).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,7 +55,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${1:-}" != --inner ]; then
 	# shellcheck source=test/demo-lib.sh
 	source "$root/test/demo-lib.sh"
-	BAC_PASS_ENV="BENCH_SCALE BENCH_PERF BENCH_PERF_DIR BENCH_LOCALITY_MB BENCH_MEM_ROWS BENCH_REPEAT BENCH_PARTS"
+	BAC_PASS_ENV="BENCH_SCALE BENCH_PERF BENCH_PERF_DIR BENCH_LOCALITY_MB BENCH_MEM_ROWS BENCH_REPEAT BENCH_PARTS BENCH_RESTORE_MWM"
 	bac_outer test/bench.sh bench time
 fi
 
@@ -208,15 +213,43 @@ rows_before=$(bac_psql "$DB" -c "SELECT string_agg(c.relname || '=' || (xpath('/
 	WHERE n.nspname = '$largest' AND c.relkind = 'r'")
 bac_say "rows: $rows_before"
 fi
-# pg_restores: pg_restore -j1 and -j2 of the dump, each into a dropped schema
+# the maintenance_work_mem bac.restore raises its post-data to
+# (bac.restore_maintenance_work_mem; empty when it leaves it as it is)
+RESTORE_MWM=""
+if [ -n "${BENCH_RESTORE_MWM:-}" ]; then
+	bac_psql "$DB" -c "SELECT bac.version()" \
+		-c "ALTER DATABASE $DB SET bac.restore_maintenance_work_mem = '$BENCH_RESTORE_MWM'" >/dev/null ||
+		fail "bac.restore_maintenance_work_mem = $BENCH_RESTORE_MWM"
+fi
+if part restore && BAC_DB=$DB bac_has restore; then
+	RESTORE_MWM=$(bac_psql "$DB" -c "SELECT bac.version()" -c "SELECT CASE WHEN s.v > 0 AND s.v > m.v
+			THEN pg_catalog.current_setting('bac.restore_maintenance_work_mem') END
+		FROM (SELECT setting::pg_catalog.int8 AS v FROM pg_catalog.pg_settings
+				WHERE name = 'bac.restore_maintenance_work_mem') s,
+			(SELECT setting::pg_catalog.int8 AS v FROM pg_catalog.pg_settings
+				WHERE name = 'maintenance_work_mem') m" 2>/dev/null | tail -n 1)
+	[ -z "$RESTORE_MWM" ] || bac_say "bac.restore builds its indexes with maintenance_work_mem" \
+		"$RESTORE_MWM; pg_restore runs with the server's default and with that too"
+fi
+# pg_restores: pg_restore -j1 and -j2 of the dump, each into a dropped
+# schema; then, when bac.restore raises maintenance_work_mem for its
+# index builds, both again with the same maintenance_work_mem (extra rows:
+# the targets stay against pg_restore with the server's default)
 pg_restores()
 {
-	local j
-	for j in 1 2; do
-		bac_psql "$DB" -c "SET client_min_messages = warning" -c "DROP SCHEMA $q CASCADE" ||
-			fail "drop $largest"
-		bac_psql "$DB" -c CHECKPOINT
-		timed "pg_restore -j$j" "$BAC_BINDIR/pg_restore" -j"$j" -d "$DB" "$BAC_TMP/largest.d"
+	local j m
+	for m in "" ${RESTORE_MWM:+"$RESTORE_MWM"}; do
+		for j in 1 2; do
+			bac_psql "$DB" -c "SET client_min_messages = warning" -c "DROP SCHEMA $q CASCADE" ||
+				fail "drop $largest"
+			bac_psql "$DB" -c CHECKPOINT
+			if [ -z "$m" ]; then
+				timed "pg_restore -j$j" "$BAC_BINDIR/pg_restore" -j"$j" -d "$DB" "$BAC_TMP/largest.d"
+			else
+				PGOPTIONS="-c maintenance_work_mem=$m" timed "pg_restore -j$j, maintenance_work_mem $m" \
+					"$BAC_BINDIR/pg_restore" -j"$j" -d "$DB" "$BAC_TMP/largest.d"
+			fi
+		done
 	done
 }
 # breakdown LOG TOTAL: the phases of a restore from its NOTICEs in LOG:
