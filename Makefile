@@ -32,6 +32,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies here: every object depends on every
+# header of src/, so a changed header rebuilds what includes it
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.h)
+
 # Suites one at a time, each against the server named by PGHOST/PGPORT.
 .PHONY: installcheck-regress installcheck-isolation installcheck-pgtap \
 	installcheck-tap test demo bench stress
