@@ -24,8 +24,9 @@
  *	u32 n, then per DDL barrier: u64 commit LSN, u64 commit time, str message
  *	u32 CRC-32C of everything before it
  *
- * An index that is missing, damaged (checksum), of another format or of
- * another segment size is ignored: the segment is read instead.
+ * An index that is missing, damaged (checksum), of another format or
+ * segment size, or whose content does not parse, is ignored: the segment is
+ * read instead, and the index written again.
  *
  * Integers are big-endian and strings length-prefixed, as in the segments
  * (changes.c).
