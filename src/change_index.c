@@ -9,8 +9,9 @@
  *
  * A closed change segment (not the newest) has an index beside it,
  * <start LSN>.index, written by the pruning pass that follows (in the
- * archiver worker, after bac.pitr_pump, drop_snapshot and prune_snapshots)
- * and read by pruning and replay to avoid reading the segment:
+ * archiver worker, after drop_snapshot and prune_snapshots) or by the
+ * function that closed it (bac.pitr_pump, enable_pitr, disable_pitr), and
+ * read by pruning and replay to avoid reading the segment:
  *
  *	"PGBACIDX"				8 bytes, magic
  *	u32 format				1

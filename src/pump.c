@@ -446,6 +446,7 @@ bac_enable_pitr(PG_FUNCTION_ARGS)
 	BacSegmentSync(w);
 	BacSegmentWriterClose(w);
 	ReplicationSlotRelease();
+	BacSegmentIndexClosed(MyDatabaseId);	/* a full segment may have closed */
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(slot));
 	values[1] = LSNGetDatum(lsn);
@@ -472,6 +473,7 @@ bac_disable_pitr(PG_FUNCTION_ARGS)
 				 errmsg("point-in-time restore is not enabled in this database"),
 				 errhint("See bac.pitr_status.")));
 	ReplicationSlotDrop(slot, false);
+	BacSegmentIndexClosed(MyDatabaseId);	/* no worker will do it now */
 	BacChangesReadState(MyDatabaseId, &st);
 	PG_RETURN_LSN(st.upto);
 }
