@@ -713,8 +713,8 @@ rpl_commits_stamped_by_now(void)
  * the target lies: the archive's own time (archived_at) cannot tell,
  * because the archiver reads it after decoding, and a transaction stamped
  * while it decoded has its commit record after the position it reached.
- * Once the window has ended nothing more will be archived, and the
- * archive's time is all there is.
+ * Once the window has ended, or the slot is gone, nothing more will be
+ * archived, and the archive's time is all there is.
  */
 void
 BacReplayAwaitArchive(BacReplayTarget *target)
@@ -722,13 +722,22 @@ BacReplayAwaitArchive(BacReplayTarget *target)
 	BacChangesState a;
 	TimestampTz start = GetCurrentTimestamp();
 
+	if (target->lsn != InvalidXLogRecPtr && !RecoveryInProgress() &&
+		target->lsn > GetXLogInsertRecPtr())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target LSN %X/%X is ahead of this server's WAL",
+						LSN_FORMAT_ARGS(target->lsn)),
+				 errdetail("WAL is written up to %X/%X.",
+						   LSN_FORMAT_ARGS(GetXLogInsertRecPtr())),
+				 errhint("Choose a target at or before pg_current_wal_insert_lsn().")));
 	if (target->lsn != InvalidXLogRecPtr)
 		target->complete_lsn = target->lsn;
 	if (target->txid_snapshot != NULL)
 		target->complete_lsn = Max(target->complete_lsn, target->snapshot_lsn);
 	BacChangesReadState(MyDatabaseId, &a);
-	if (!a.exists || !a.window_open)
-		return;
+	if (!a.exists || !a.window_open || !BacPitrEnabled())
+		return;					/* nothing more will be archived */
 	if (target->has_time && target->time < start && !RecoveryInProgress())
 		target->complete_lsn = Max(target->complete_lsn, rpl_commits_stamped_by_now());
 
