@@ -8,11 +8,12 @@ use warnings;
 use Exporter 'import';
 use IPC::Run;
 use PostgreSQL::Test::Utils;
+use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(slurp spew db_state start_psql wait_for_pid wait_for_recovery
   manifest_reseal watch_install watch valgrind_start valgrind_report
-  free_bytes fill_until);
+  free_bytes fill_until fuzz_session fuzz_tally fuzz_survived fuzz_valgrind_check);
 
 # Whole file as bytes.
 sub slurp
@@ -264,6 +265,89 @@ sub valgrind_report
 	}
 	closedir $dh;
 	return \%r;
+}
+
+# One fuzz input: run @sql in one session of $node (statement_timeout
+# $timeout), each statement after a marker on stderr so that each one's
+# messages can be told apart, then $cleanup.  Returns the backend's pid and,
+# per statement, its outcome: 'ok', 'error' (a clean ERROR, its message
+# second), 'bad' (a crash, a timeout or a message that is no ERROR) or
+# 'missing' (it did not run), with its stderr.
+sub fuzz_session
+{
+	my ($node, $db, $timeout, $cleanup, @sql) = @_;
+	my $script = "SET statement_timeout = '$timeout';\nSET client_min_messages = error;\n"
+	  . "SELECT pg_backend_pid() AS pid \\gset\n\\warn MARK pid :pid\n"
+	  . join('', map { "\\warn MARK $_\n$sql[$_];\n" } 0 .. $#sql)
+	  . "\\warn MARK end\n$cleanup\n";
+	my ($ret, $out, $err) = $node->psql($db, $script, on_error_stop => 0);
+	my ($pid) = $err =~ /^MARK pid (\d+)$/m;
+	my @outcomes;
+	for my $i (0 .. $#sql)
+	{
+		my ($part) = $err =~ /^MARK $i\n(.*?)^MARK (?:\d+|end)$/ms;
+		if (!defined $part) { push @outcomes, [ 'missing', $err ]; }
+		elsif ($part =~ /statement timeout|server closed the connection|terminated by signal|terminating connection|connection to server was lost/
+			|| ($part ne '' && $part !~ /ERROR:/))
+		{
+			push @outcomes, [ 'bad', $part ];
+		}
+		elsif ($part =~ /ERROR:\s+(.*)/) { push @outcomes, [ 'error', $1 ]; }
+		else { push @outcomes, [ 'ok', '' ]; }
+	}
+	return ($pid, @outcomes);
+}
+
+# Count one input's outcomes (fuzz_session) into %$t: errors, ok, and
+# messages (each ERROR message with paths, quoted names and numbers
+# blurred); a crash, a timeout or a statement that did not run fails.
+sub fuzz_tally
+{
+	my ($t, $label, $sql, @outcomes) = @_;
+	for my $i (0 .. $#outcomes)
+	{
+		my ($how, $text) = @{ $outcomes[$i] };
+		if ($how eq 'error')
+		{
+			$t->{errors}++;
+			(my $msg = $text) =~ s{/\S+|"[^"]*"|\d+}{_}g;
+			$t->{messages}{$msg}++;
+		}
+		elsif ($how eq 'ok') { $t->{ok}++; }
+		else
+		{
+			fail("$label: $sql->[$i] " . ($how eq 'missing' ? 'did not run' : 'ended badly'));
+			diag($text);
+		}
+	}
+}
+
+# After a fuzz round: the server never restarted (no backend crashed) and
+# its log shows no crash.
+sub fuzz_survived
+{
+	my ($node, $db, $start, $round) = @_;
+	is($node->safe_psql($db, 'SELECT pg_postmaster_start_time()'), $start,
+		"$round: the server never restarted (no backend crashed)");
+	unlike(slurp($node->logfile), qr/terminated by signal|was terminated|PANIC/,
+		"$round: the server log shows no crash");
+}
+
+# After a fuzz round under valgrind (valgrind_start): every backend that
+# served an input (%$backends, pid => 1) must have run under valgrind, and
+# no error report may have a frame in our sources ($srcdir).  Returns the
+# counts as text for the round's summary line.
+sub fuzz_valgrind_check
+{
+	my ($vgdir, $srcdir, $backends) = @_;
+	my $vg = valgrind_report($vgdir, $srcdir);
+	my @missed = grep { !$vg->{pids}{$_} } sort keys %$backends;
+	is(scalar(@missed), 0, 'every backend that served an input ran under valgrind')
+	  or diag("backends without a valgrind log: @missed");
+	is(scalar(@{ $vg->{ours} }), 0, 'valgrind reports no error with a frame in our code (src/*.c)')
+	  or diag(join("\n", @{ $vg->{ours} }[0 .. ($#{ $vg->{ours} } < 9 ? $#{ $vg->{ours} } : 9)]));
+	return sprintf(', under valgrind memcheck: %d processes, %d error reports in all, %d in our code',
+		$vg->{processes}, $vg->{errors}, scalar(@{ $vg->{ours} }));
 }
 
 1;

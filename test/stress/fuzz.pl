@@ -99,7 +99,7 @@ sub fuzz_round
 	}
 
 	my (%by_kind, %backends);
-	my ($errors, $ok_runs) = (0, 0);
+	my %t = (errors => 0, ok => 0);
 	my $pid0 = $node->safe_psql($db, 'SELECT pg_postmaster_start_time()');
 	for my $n (1 .. $inputs)
 	{
@@ -129,66 +129,24 @@ sub fuzz_round
 		my @sql = ("SELECT count(*) FROM bac.restore('$id', 'fz', into_schema => 'fz_copy')",
 			"SELECT count(*) FROM bac.verify_snapshot('$id')",
 			"SELECT count(*) FROM bac.export('$id', 'fz')");
-		# one session: each statement after a marker on stderr (\warn), so
-		# each one's messages can be told apart
-		my $script = "SET statement_timeout = '$timeout';\nSET client_min_messages = error;\n"
-		  . "SELECT pg_backend_pid() AS pid \\gset\n\\warn MARK pid :pid\n"
-		  . join('', map { "\\warn MARK $_\n$sql[$_];\n" } 0 .. $#sql)
-		  . "\\warn MARK end\nDROP SCHEMA IF EXISTS fz_copy CASCADE;\n";
-		my ($ret, $out, $err) = $node->psql($db, $script, on_error_stop => 0);
-		$backends{$1} = 1 if $err =~ /^MARK pid (\d+)$/m;
-		for my $i (0 .. $#sql)
-		{
-			my ($part) = $err =~ /^MARK $i\n(.*?)^MARK (?:\d+|end)$/ms;
-			if (!defined $part)
-			{
-				fail("input $n ($f): $sql[$i] did not run");
-				diag($err);
-			}
-			elsif ($part =~ /ERROR:/)
-			{
-				$errors++;
-				if ($part =~ /statement timeout|server closed the connection|terminated by signal|terminating connection|connection to server was lost/)
-				{
-					fail("input $n ($f): $sql[$i] ended badly");
-					diag($part);
-				}
-			}
-			elsif ($part ne '')
-			{
-				fail("input $n ($f): $sql[$i] ended badly");
-				diag($part);
-			}
-			else
-			{
-				$ok_runs++;
-			}
-		}
+		my ($pid, @outcomes) = fuzz_session($node, $db, $timeout,
+			'DROP SCHEMA IF EXISTS fz_copy CASCADE;', @sql);
+		$backends{$pid} = 1 if defined $pid;
+		fuzz_tally(\%t, "input $n ($f)", \@sql, @outcomes);
 		system('rm', '-rf', $dir) == 0 or die;
 		system('cp', '-a', "$pristine/$id", $dir) == 0 or die;
 	}
-	my $round = $valgrind ? 'under valgrind' : 'normal server';
-	is($node->safe_psql($db, 'SELECT pg_postmaster_start_time()'), $pid0,
-		"$round: the server never restarted (no backend crashed)");
-	unlike(slurp($node->logfile), qr/terminated by signal|was terminated|PANIC/,
-		"$round: the server log shows no crash");
+	fuzz_survived($node, $db, $pid0, $valgrind ? 'under valgrind' : 'normal server');
 	$node->stop;
 	my $vgcount = '';
 	if ($valgrind)
 	{
 		(my $src = __FILE__) =~ s{test/stress/[^/]*$}{src};
-		my $vg = valgrind_report($vgdir, $src eq '' ? 'src' : $src);
-		my @missed = grep { !$vg->{pids}{$_} } sort keys %backends;
-		is(scalar(@missed), 0, 'every backend that served an input ran under valgrind')
-		  or diag("backends without a valgrind log: @missed");
 		is(scalar(keys %backends), $inputs, 'each input was served by a backend of its own');
-		is(scalar(@{ $vg->{ours} }), 0, 'valgrind reports no error with a frame in our code (src/*.c)')
-		  or diag(join("\n", @{ $vg->{ours} }[0 .. ($#{ $vg->{ours} } < 9 ? $#{ $vg->{ours} } : 9)]));
-		$vgcount = sprintf(', under valgrind memcheck: %d processes, %d error reports in all, %d in our code',
-			$vg->{processes}, $vg->{errors}, scalar(@{ $vg->{ours} }));
+		$vgcount = fuzz_valgrind_check($vgdir, $src eq '' ? 'src' : $src, \%backends);
 	}
 	diag('counts: ' . ($valgrind ? 'fuzz under valgrind' : 'fuzz') . ": $inputs mutated inputs (" . join(', ', map { "$_ $by_kind{$_}" } sort keys %by_kind)
-		  . "), $errors clean errors, $ok_runs calls succeeded, 0 crashes or hangs$vgcount");
+		  . "), $t{errors} clean errors, $t{ok} calls succeeded, 0 crashes or hangs$vgcount");
 }
 
 fuzz_round(0, $inputs) if $inputs > 0;

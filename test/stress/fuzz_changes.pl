@@ -233,69 +233,35 @@ sub fuzz_round
 		(my $supp = __FILE__) =~ s{[^/]*$}{valgrind.supp};
 		$vgdir = valgrind_start($node, $supp);
 	}
-	my (%by_kind, %backends, %messages);
-	my ($errors, $ok_runs) = (0, 0);
+	my (%by_kind, %backends);
+	my %t = (errors => 0, ok => 0);
 	my $start = $node->safe_psql($db, 'SELECT pg_postmaster_start_time()');
 	for my $n (1 .. $n_inputs)
 	{
 		my ($kind, $f) = mutate_archive($changes);
 		$by_kind{$kind}++;
-		my $script = "SET statement_timeout = '$timeout';\nSET client_min_messages = error;\n"
-		  . "SELECT pg_backend_pid() AS pid \\gset\n\\warn MARK pid :pid\n"
-		  . join('', map { "\\warn MARK $_\n$sql[$_];\n" } 0 .. $#sql)
-		  . "\\warn MARK end\nDROP SCHEMA IF EXISTS fz_copy CASCADE;\n";
-		my ($ret, $out, $err) = $node->psql($db, $script, on_error_stop => 0);
-		$backends{$1} = 1 if $err =~ /^MARK pid (\d+)$/m;
-		for my $i (0 .. $#sql)
-		{
-			my ($part) = $err =~ /^MARK $i\n(.*?)^MARK (?:\d+|end)$/ms;
-			if (!defined $part)
-			{
-				fail("input $n ($kind $f): $sql[$i] did not run");
-				diag($err);
-			}
-			elsif ($part =~ /statement timeout|server closed the connection|terminated by signal|terminating connection|connection to server was lost/
-				|| ($part ne '' && $part !~ /ERROR:/))
-			{
-				fail("input $n ($kind $f): $sql[$i] ended badly");
-				diag($part);
-			}
-			elsif ($part =~ /ERROR:\s+(.*)/)
-			{
-				$errors++;
-				(my $msg = $1) =~ s{/\S+|"[^"]*"|\d+}{_}g;
-				$messages{$msg}++;
-			}
-			else { $ok_runs++; }
-		}
+		my ($pid, @outcomes) = fuzz_session($node, $db, $timeout,
+			'DROP SCHEMA IF EXISTS fz_copy CASCADE;', @sql);
+		$backends{$pid} = 1 if defined $pid;
+		fuzz_tally(\%t, "input $n ($kind $f)", \@sql, @outcomes);
 		system('rm', '-rf', $changes) == 0 or die;
 		system('cp', '-a', "$pristine/changes", $changes) == 0 or die;
 	}
-	my $round = $valgrind ? 'under valgrind' : 'normal server';
-	is($node->safe_psql($db, 'SELECT pg_postmaster_start_time()'), $start,
-		"$round: the server never restarted (no backend crashed)");
-	unlike(slurp($node->logfile), qr/terminated by signal|was terminated|PANIC/,
-		"$round: the server log shows no crash");
+	fuzz_survived($node, $db, $start, $valgrind ? 'under valgrind' : 'normal server');
 	# what the errors said, to see which checks caught the mutations
-	diag(sprintf('%5d  %s', $messages{$_}, $_))
-	  for (sort { $messages{$b} <=> $messages{$a} } keys %messages)[0 .. (keys(%messages) > 15 ? 14 : keys(%messages) - 1)];
+	my $m = $t{messages} // {};
+	diag(sprintf('%5d  %s', $m->{$_}, $_))
+	  for (sort { $m->{$b} <=> $m->{$a} } keys %$m)[0 .. (keys(%$m) > 15 ? 14 : keys(%$m) - 1)];
 	my $vgcount = '';
 	if ($valgrind)
 	{
 		$node->stop;
 		(my $src = __FILE__) =~ s{test/stress/[^/]*$}{src};
-		my $vg = valgrind_report($vgdir, $src eq '' ? 'src' : $src);
-		my @missed = grep { !$vg->{pids}{$_} } sort keys %backends;
-		is(scalar(@missed), 0, 'every backend that served an input ran under valgrind')
-		  or diag("backends without a valgrind log: @missed");
-		is(scalar(@{ $vg->{ours} }), 0, 'valgrind reports no error with a frame in our code (src/*.c)')
-		  or diag(join("\n", @{ $vg->{ours} }[0 .. ($#{ $vg->{ours} } < 9 ? $#{ $vg->{ours} } : 9)]));
-		$vgcount = sprintf(', under valgrind memcheck: %d processes, %d error reports in all, %d in our code',
-			$vg->{processes}, $vg->{errors}, scalar(@{ $vg->{ours} }));
+		$vgcount = fuzz_valgrind_check($vgdir, $src eq '' ? 'src' : $src, \%backends);
 	}
 	diag('counts: ' . ($valgrind ? 'change archive fuzz under valgrind' : 'change archive fuzz')
 		  . ": $n_inputs mutated inputs (" . join(', ', map { "$_ $by_kind{$_}" } sort keys %by_kind)
-		  . "), $errors clean errors, $ok_runs calls succeeded, 0 crashes or hangs$vgcount");
+		  . "), $t{errors} clean errors, $t{ok} calls succeeded, 0 crashes or hangs$vgcount");
 }
 
 fuzz_round(0, $inputs) if $inputs > 0;
